@@ -1,0 +1,5 @@
+"""kspec's own Keras layers. Importing this package imports Keras and registers them."""
+
+from kspec.layers.sampling import Sampling
+
+__all__ = ["Sampling"]
