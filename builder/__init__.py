@@ -1,0 +1,60 @@
+"""The spec pipeline: load -> validate (schema, then semantics) -> resolve -> build.
+
+Example:
+>>> from kspec import builder
+>>> spec = builder.load_spec("specs/vae.yaml", overrides=["params.latent_dim=3"])  # doctest: +SKIP
+>>> models = builder.build(spec)                                                   # doctest: +SKIP
+>>> sorted(models)                                                                 # doctest: +SKIP
+['decoder', 'encoder']
+"""
+
+from kspec.builder.checks import check_resolved
+from kspec.builder.loader import load_document
+from kspec.builder.resolver import resolve
+from kspec.builder.schema import check_schema, load_schema
+from kspec.errors import Problem, SpecError
+
+__all__ = ["load_spec", "validate", "build", "load_schema", "SpecError", "Problem"]
+
+
+def load_spec(path, overrides=(), allow_imports=()):
+    """Loads, validates and resolves a spec file.
+
+    Args:
+        path: the spec's YAML file.
+        overrides: `"key.path=value"` strings applied after `extends` (what `--set` passes).
+        allow_imports: modules listed in the spec's `imports:` that may be imported for user layers.
+
+    Returns:
+        A `ResolvedSpec` (plain data; no Keras imported).
+
+    Raises:
+        SpecError: listing every problem found, each with file, line, column and spec path.
+    """
+    document = load_document(path, overrides)
+    problems = check_schema(document)
+    if problems:
+        raise SpecError(problems)
+    resolved = resolve(document, str(path))
+    problems = check_resolved(resolved, allow_imports)
+    if problems:
+        raise SpecError(problems)
+    return resolved
+
+
+def validate(path, overrides=(), allow_imports=()):
+    """Returns the list of `Problem`s of a spec file (empty when valid). Never imports TensorFlow or Keras."""
+    try:
+        load_spec(path, overrides, allow_imports)
+    except SpecError as error:
+        return error.problems
+    return []
+
+
+def build(spec, overrides=(), allow_imports=()):
+    """Builds Keras models from a `ResolvedSpec` or a spec path: returns `{model name: keras.Model}`."""
+    from kspec.builder.build import build_models
+
+    if not hasattr(spec, "models"):
+        spec = load_spec(spec, overrides, allow_imports)
+    return build_models(spec)

@@ -1,0 +1,126 @@
+"""Build stage: a resolved, checked spec -> Keras models (imports Keras).
+
+Keras errors raised while constructing or calling a layer are turned into `SpecError`s at the spec node
+that caused them, with the shapes of its inputs, so a shape mistake never surfaces as a Keras traceback.
+"""
+
+import importlib
+
+from kspec.builder.checks import topological_order
+from kspec.builder.graph import LayerCall
+from kspec.builder.layer_table import lookup_layer
+from kspec.errors import SpecError
+
+# Merge layers whose inputs must agree in shape (all axes, or all but the concatenation axis).
+_SAME_SHAPE_MERGES = {"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum"}
+
+
+def build_models(resolved):
+    """Builds every model of `resolved` (a `ResolvedSpec`) and returns `{name: keras.Model}` in spec order."""
+    import keras
+
+    import kspec.layers  # noqa: F401  (registers kspec's layers with Keras)
+
+    return {name: build_model(model, keras) for name, model in resolved.models.items()}
+
+
+def build_model(model, keras):
+    tensors = {}
+    for model_input in model.inputs:
+        tensors[model_input.name] = keras.Input(shape=model_input.shape, name=model_input.name, dtype=model_input.dtype)
+    for node in topological_order(model):
+        inputs = [tensors[name] for name in node.inputs]
+        layer = _construct(node.layer, node, keras, name=node.name)
+        tensors[node.name] = _call(layer, node, inputs)
+    outputs = [tensors[name] for name in model.outputs]
+    return keras.Model(
+        inputs=[tensors[i.name] for i in model.inputs] if len(model.inputs) > 1 else tensors[model.inputs[0].name],
+        outputs=outputs if len(outputs) > 1 else outputs[0],
+        name=model.name,
+    )
+
+
+def layer_class(op):
+    """The Python class for a table key or a user `module.Class` (the module was allowed during checks)."""
+    entry = lookup_layer(op)
+    if entry is None:
+        module_name, class_name = op.rsplit(".", 1)
+        return getattr(importlib.import_module(module_name), class_name)
+    module = importlib.import_module(entry["module"])
+    return getattr(module, entry["class"])
+
+
+def _construct(call, node, keras, name=None):
+    cls = layer_class(call.op)
+    args = {k: _construct(v, node, keras) if isinstance(v, LayerCall) else _tuple_lists(v) for k, v in call.args.items()}
+    if name is not None:
+        args["name"] = name
+    try:
+        return cls(**args)
+    except (ValueError, TypeError) as error:
+        raise SpecError(f"`{_display(call.op)}` rejects its arguments: {_first_line(error)}", node.where(), node.mark) from None
+
+
+def _tuple_lists(value):
+    # Keras accepts lists where it documents tuples almost everywhere, but e.g. Reshape's target_shape and
+    # kernel sizes read best as tuples in saved configs.
+    return tuple(value) if isinstance(value, list) and all(isinstance(v, int) for v in value) else value
+
+
+def _call(layer, node, inputs):
+    _precheck_merge(layer, node, inputs)
+    try:
+        if len(inputs) == 1:
+            return layer(inputs[0])
+        if lookup_layer(node.layer.op) and lookup_layer(node.layer.op)["inputs"] == "positional":
+            return layer(*inputs)
+        return layer(inputs)
+    except (ValueError, TypeError) as error:
+        raise SpecError(
+            f"`{_display(node.layer.op)}` cannot take its input{'s' if len(inputs) > 1 else ''} "
+            f"{_shapes(node, inputs)}: {_first_line(error)}",
+            node.where(),
+            node.mark,
+        ) from None
+
+
+def _precheck_merge(layer, node, inputs):
+    """Names both sides when the inputs of a merge layer disagree (a U-Net skip whose sizes drifted, say)."""
+    kind = type(layer).__name__
+    if len(inputs) < 2 or kind not in _SAME_SHAPE_MERGES | {"Concatenate"}:
+        return
+    shapes = [tuple(t.shape) for t in inputs]
+    rank = len(shapes[0])
+    if any(len(s) != rank for s in shapes):
+        raise SpecError(f"`{_display(node.layer.op)}` inputs differ in rank: {_shapes(node, inputs)}", node.where(), node.mark)
+    skip = (layer.axis % rank,) if kind == "Concatenate" else ()
+    for axis in range(1, rank):
+        if axis in skip:
+            continue
+        sizes = {s[axis] for s in shapes if s[axis] is not None}
+        if len(sizes) > 1:
+            what = "all axes but the concatenation axis" if kind == "Concatenate" else "every axis"
+            raise SpecError(
+                f"`{_display(node.layer.op)}` needs inputs that agree on {what}, but axis {axis} differs: "
+                f"{_shapes(node, inputs)}; check the strides, padding or pooling upstream",
+                node.where(),
+                node.mark,
+            )
+
+
+def _shapes(node, inputs):
+    return " vs ".join(f"`{name}` {_shape_text(t.shape)}" for name, t in zip(node.inputs, inputs))
+
+
+def _shape_text(shape):
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
+
+
+def _display(op):
+    entry = lookup_layer(op)
+    return entry["name"] if entry else op
+
+
+def _first_line(error):
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__

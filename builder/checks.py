@@ -1,0 +1,200 @@
+"""Validate stage, part 2: semantic checks of a resolved spec, without Keras.
+
+Layer arguments are checked against the committed layer table (names, required arguments, types); the
+graph of each model must be acyclic and every node must lead to an output.
+"""
+
+import difflib
+import importlib
+import inspect
+import sys
+
+from kspec.builder.graph import LayerCall
+from kspec.builder.layer_table import load_table, lookup_layer
+from kspec.errors import Problem, SpecError
+
+_ENUMS = {
+    "padding": ("valid", "same"),
+    "padding_causal": ("valid", "same", "causal"),
+    "data_format": ("channels_last", "channels_first", None),
+    "merge_mode": ("sum", "mul", "concat", "ave", None),
+}
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _ints(value, minimum=None):
+    values = value if isinstance(value, list) else [value]
+    return bool(values) and all(_is_int(v) and (minimum is None or v >= minimum) for v in values)
+
+
+# type name -> (test, what was expected)
+_TYPES = {
+    "positive_int": (lambda v: _is_int(v) and v >= 1, "a positive integer"),
+    "positive_ints": (lambda v: _ints(v, 1), "a positive integer or a list of them"),
+    "int": (_is_int, "an integer"),
+    "int_or_null": (lambda v: v is None or _is_int(v), "an integer or null"),
+    "int_or_ints": (lambda v: _ints(v), "an integer or a list of integers"),
+    "ints": (lambda v: isinstance(v, list) and _ints(v), "a list of integers"),
+    "shape": (lambda v: isinstance(v, list) and all(_is_int(d) and (d >= 1 or d == -1) for d in v),
+              "a list of positive integers (one may be -1)"),
+    "number": (_is_number, "a number"),
+    "fraction": (lambda v: _is_number(v) and 0 <= v < 1, "a number in [0, 1)"),
+    "bool": (lambda v: isinstance(v, bool), "true or false"),
+    "str": (lambda v: isinstance(v, (str, dict)), "a string"),
+    "str_or_null": (lambda v: v is None or isinstance(v, str), "a string or null"),
+    "layer": (lambda v: isinstance(v, LayerCall), "one layer such as `{lstm: {units: 32}}`"),
+    "any": (lambda v: True, "anything"),
+}
+
+
+def check_argument(arg_type, value, activations):
+    """Returns what was expected when `value` does not fit `arg_type`, else None."""
+    if arg_type in _ENUMS:
+        allowed = _ENUMS[arg_type]
+        if value in allowed and not isinstance(value, bool):
+            return None
+        return "one of " + ", ".join("null" if a is None else f"'{a}'" for a in allowed)
+    if arg_type == "activation":
+        if value is None or (isinstance(value, str) and value in activations) or isinstance(value, dict):
+            return None
+        close = difflib.get_close_matches(str(value), activations, n=1)
+        return "an activation name" + (f" such as '{close[0]}'" if close else " (see keras.activations)")
+    test, expected = _TYPES.get(arg_type, _TYPES["any"])
+    return None if test(value) else expected
+
+
+def _show(value):
+    if isinstance(value, LayerCall):
+        return f"{{{value.op}: ...}}"
+    return repr(value) if isinstance(value, str) else str(value).replace("True", "true").replace("False", "false").replace("None", "null")
+
+
+def check_layer(layer, node, problems, user_layers):
+    """Checks one layer's arguments (and nested layers) against the table or a user layer's signature."""
+    where = node.where()
+    if "." in layer.op and lookup_layer(layer.op) is None:
+        signature = user_layers.get(layer.op)
+        if signature is None:
+            return
+        arguments = {name: {"type": "any", **({"required": True} if p.default is p.empty else {})}
+                     for name, p in signature.items()}
+        display = layer.op
+    else:
+        entry = lookup_layer(layer.op)
+        arguments, display = entry["arguments"], entry["name"]
+    activations = load_table()["activations"]
+    for name, value in layer.args.items():
+        if name == "name":
+            problems.append(Problem(f"set the layer name with the node's `name:`, not as an argument of `{display}`",
+                                    f"{where}", node.mark))
+            continue
+        if name not in arguments:
+            close = difflib.get_close_matches(name, list(arguments), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            problems.append(Problem(f"`{display}` has no argument `{name}`{hint}", f"{layer.path}.{name}", layer.mark))
+            continue
+        expected = check_argument(arguments[name]["type"], value, activations)
+        if expected:
+            problems.append(Problem(f"expected {expected}. Received: {name}={_show(value)}", f"{layer.path}.{name}",
+                                    layer.mark))
+        if isinstance(value, LayerCall):
+            check_layer(value, node, problems, user_layers)
+    for name, spec in arguments.items():
+        if spec.get("required") and name not in layer.args:
+            problems.append(Problem(f"`{display}` needs argument `{name}`", layer.path, layer.mark))
+
+
+def topological_order(model):
+    """Nodes of `model` in an order where every node follows its inputs; raises `SpecError` on a cycle."""
+    by_name = {node.name: node for node in model.nodes}
+    order, state = [], {}
+
+    def visit(node, trail):
+        if state.get(node.name) == "done":
+            return
+        if state.get(node.name) == "active":
+            cycle = trail[trail.index(node.name):] + [node.name]
+            raise SpecError(f"cycle in the graph: {' -> '.join(cycle)}", node.where(), node.mark)
+        state[node.name] = "active"
+        for name in node.inputs:
+            if name in by_name:
+                visit(by_name[name], trail + [node.name])
+        state[node.name] = "done"
+        order.append(node)
+
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 4 * len(model.nodes) + 1000))
+    try:
+        for node in model.nodes:
+            visit(node, [])
+    finally:
+        sys.setrecursionlimit(limit)
+    return order
+
+
+def check_graph(model, problems):
+    try:
+        order = topological_order(model)
+    except SpecError as error:
+        problems.extend(error.problems)
+        return
+    used = set(model.outputs)
+    for node in reversed(order):
+        if node.name in used:
+            used.update(node.inputs)
+    for node in order:
+        if node.name not in used:
+            problems.append(Problem(
+                f"node `{node.name}` does not lead to any output of model `{model.name}`; "
+                "connect it, list it in `outputs:`, or remove it",
+                node.where(), node.mark))
+    inputs_used = {name for node in model.nodes for name in node.inputs} | set(model.outputs)
+    for model_input in model.inputs:
+        if model_input.name not in inputs_used:
+            problems.append(Problem(f"model input `{model_input.name}` is not used by any layer",
+                                    model_input.path, model_input.mark))
+
+
+def user_layer_signatures(resolved, allowed_imports):
+    """Imports the spec's `imports:` that the user allowed; returns {"module.Class": signature parameters}."""
+    problems, signatures = [], {}
+    listed = resolved.imports
+    wanted = {node.layer.op for model in resolved.models.values() for node in model.nodes if "." in node.layer.op}
+    for module_name in listed:
+        if module_name not in allowed_imports:
+            problems.append(Problem(
+                f"spec imports user layers from `{module_name}`; nothing is imported unless you allow it: "
+                f"pass --allow-import {module_name}", "imports", None))
+            continue
+        try:
+            module = importlib.import_module(module_name)
+        except Exception as error:  # noqa: BLE001 (the user's module: report any failure as a spec problem)
+            problems.append(Problem(f"cannot import `{module_name}`: {type(error).__name__}: {error}", "imports", None))
+            continue
+        for op in wanted:
+            if op.rsplit(".", 1)[0] == module_name:
+                cls = getattr(module, op.rsplit(".", 1)[1], None)
+                if not isinstance(cls, type):
+                    problems.append(Problem(f"module `{module_name}` has no layer class `{op.rsplit('.', 1)[1]}`",
+                                            "imports", None))
+                    continue
+                params = dict(list(inspect.signature(cls.__init__).parameters.items())[1:])
+                signatures[op] = {n: p for n, p in params.items() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+    return signatures, problems
+
+
+def check_resolved(resolved, allowed_imports=()):
+    """Returns the semantic problems of a resolved spec (empty when it is fine)."""
+    signatures, problems = user_layer_signatures(resolved, set(allowed_imports))
+    for model in resolved.models.values():
+        for node in model.nodes:
+            check_layer(node.layer, node, problems, signatures)
+        check_graph(model, problems)
+    return problems

@@ -1,0 +1,75 @@
+"""The resolved form of a spec: plain nodes with concrete arguments, ready to check and build.
+
+Resolution (builder/resolver.py) turns params, blocks and repetition into these; checks
+(builder/checks.py) and the Keras build (builder/build.py) read only these.
+"""
+
+from dataclasses import dataclass, field
+
+from kspec.errors import Mark
+
+
+@dataclass
+class LayerCall:
+    """A layer to construct: its table entry key (or `module.Class` for user layers) and arguments.
+
+    Arguments whose table type is `layer` (for example `Bidirectional.layer`) hold nested `LayerCall`s.
+    """
+
+    op: str
+    args: dict
+    mark: Mark | None = None
+    path: str = ""
+
+
+@dataclass
+class Node:
+    """One layer applied to named inputs (other nodes or model inputs)."""
+
+    name: str
+    layer: LayerCall
+    inputs: list
+    mark: Mark | None = None
+    path: str = ""
+    context: str = ""  # "in block call `down2`" when the node came from a block body
+
+    def where(self):
+        return f"{self.path} ({self.context})" if self.context else self.path
+
+
+@dataclass
+class ModelInput:
+    name: str
+    shape: tuple
+    dtype: str = "float32"
+    mark: Mark | None = None
+    path: str = ""
+
+
+@dataclass
+class ModelGraph:
+    """One model: its inputs, nodes (in spec order; build sorts them), and output node names."""
+
+    name: str
+    inputs: list
+    nodes: list
+    outputs: list
+    mark: Mark | None = None
+    path: str = ""
+
+    def node(self, name):
+        return next((n for n in self.nodes if n.name == name), None)
+
+
+@dataclass
+class ResolvedSpec:
+    """Everything later stages need from a spec, with params, blocks and repetition resolved."""
+
+    file: str
+    models: dict
+    params: dict = field(default_factory=dict)
+    metadata: dict = field(default_factory=dict)
+    imports: list = field(default_factory=list)
+    training: dict | None = None
+    data: dict | None = None
+    document: dict | None = None  # the loaded document (after extends and overrides), for run directories

@@ -1,0 +1,199 @@
+"""The table of layers a spec may use, with their constructor arguments, as plain JSON.
+
+`kspec validate` must not import TensorFlow or Keras (seconds of start-up), so the names and arguments of
+every usable `keras.layers` class and every kspec layer are generated from the installed Keras by this module
+and committed as `layer_table.json`. A test regenerates it and fails when it drifts from the installed Keras:
+
+    python -m kspec.builder.layer_table --write     # after upgrading Keras or adding a kspec layer
+    python -m kspec.builder.layer_table --check
+"""
+
+import functools
+import inspect
+import json
+import os
+import re
+import sys
+
+TABLE_PATH = os.path.join(os.path.dirname(__file__), "layer_table.json")
+
+# Layers a YAML spec cannot express or must not use: they wrap Python callables, other frameworks, or
+# are abstract bases.
+_EXCLUDED = {
+    "Layer", "InputLayer", "Lambda", "Wrapper", "RNN", "StackedRNNCells", "TFSMLayer", "FlaxLayer", "JaxLayer",
+    "TorchModuleWrapper", "Pipeline", "GRUCell", "LSTMCell", "SimpleRNNCell",
+}
+# Arguments every Keras layer takes through `Layer.__init__`; `name` is set from the node's name.
+_BASE_ARGUMENTS = {
+    "trainable": {"type": "bool"},
+    "dtype": {"type": "str_or_null"},
+    "autocast": {"type": "bool"},
+}
+# Meaning of an argument by its name, where the default value alone says too little.
+_BY_NAME = {
+    "filters": "positive_int",
+    "units": "positive_int",
+    "n": "positive_int",
+    "num_heads": "positive_int",
+    "key_dim": "positive_int",
+    "output_dim": "positive_int",
+    "input_dim": "positive_int",
+    "kernel_size": "positive_ints",
+    "strides": "positive_ints",
+    "pool_size": "positive_ints",
+    "dilation_rate": "positive_ints",
+    "size": "positive_ints",
+    "rate": "fraction",
+    "dropout": "fraction",
+    "recurrent_dropout": "fraction",
+    "activation": "activation",
+    "recurrent_activation": "activation",
+    "target_shape": "shape",
+    "dims": "ints",
+    "axis": "int_or_ints",
+    "layer": "layer",
+    "backward_layer": "layer",
+    "data_format": "data_format",
+    "seed": "int_or_null",
+    "merge_mode": "merge_mode",
+}
+_CONV_OR_POOL = re.compile(r"(Conv|Pool)")
+
+
+def snake_name(class_name):
+    """Keras' own naming: `Conv2DTranspose` -> `conv2d_transpose`, `LSTM` -> `lstm`."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", class_name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def _argument_type(class_name, name, default):
+    if name in _BY_NAME:
+        return _BY_NAME[name]
+    if name == "padding" and isinstance(default, str) and _CONV_OR_POOL.search(class_name):
+        return "padding_causal" if "1D" in class_name and "Conv" in class_name else "padding"
+    if isinstance(default, bool):
+        return "bool"
+    if isinstance(default, int):
+        return "int"
+    if isinstance(default, float):
+        return "number"
+    if isinstance(default, str):
+        return "str"
+    if isinstance(default, (tuple, list)) and all(isinstance(v, int) for v in default):
+        return "int_or_ints"
+    return "any"
+
+
+def _describe(cls, canonical):
+    arguments = {}
+    signature = inspect.signature(cls.__init__)
+    for parameter in list(signature.parameters.values())[1:]:
+        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD) or parameter.name == "name":
+            continue
+        entry = {"type": _BY_NAME.get(parameter.name, "any")}
+        if parameter.default is parameter.empty:
+            entry["required"] = True
+        else:
+            entry["type"] = _argument_type(cls.__name__, parameter.name, parameter.default)
+        arguments[parameter.name] = entry
+    if any(p.kind == p.VAR_KEYWORD for p in signature.parameters.values()):
+        for name, entry in _BASE_ARGUMENTS.items():
+            arguments.setdefault(name, dict(entry))
+    call = inspect.signature(cls.call)
+    required_call = [
+        p.name
+        for p in list(call.parameters.values())[1:]
+        if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    return {
+        "class": cls.__name__,
+        "name": canonical,
+        "module": cls.__module__ if cls.__module__.startswith("kspec") else "keras.layers",
+        "arguments": arguments,
+        # Most layers take several inputs as one list (`Concatenate()([a, b])`); a few take them as
+        # separate positional arguments (`MultiHeadAttention()(query, value)`).
+        "inputs": "positional" if len(required_call) > 1 else "list",
+    }
+
+
+def generate_table():
+    """Builds the table from the installed Keras and kspec's registered layers (imports Keras)."""
+    import keras
+
+    import kspec.layers  # noqa: F401  (registers kspec's layers)
+    from kspec.registry import LAYERS, normalize_name
+
+    layers, seen = {}, {}
+    candidates = [(name, getattr(keras.layers, name)) for name in dir(keras.layers)]
+    candidates += [(name, LAYERS.get(name)) for name in LAYERS.names()]
+    for public_name, cls in candidates:
+        if not (isinstance(cls, type) and issubclass(cls, keras.layers.Layer)) or public_name in _EXCLUDED:
+            continue
+        if public_name != cls.__name__:
+            continue  # aliases such as MaxPool2D name the same class as MaxPooling2D
+        key = normalize_name(public_name)
+        if key in seen:
+            raise RuntimeError(f"layer names collide: {public_name} and {seen[key]}")
+        seen[key] = public_name
+        layers[key] = _describe(cls, snake_name(public_name))
+    # `keras.layers.MaxPool2D` is the same class as `MaxPooling2D`; accept both spellings.
+    aliases = {}
+    for name in dir(keras.layers):
+        cls = getattr(keras.layers, name)
+        key = normalize_name(name)
+        if isinstance(cls, type) and key not in layers and normalize_name(cls.__name__) in layers:
+            aliases[key] = normalize_name(cls.__name__)
+    activations = sorted(
+        name
+        for name in dir(keras.activations)
+        if not name.startswith("_") and callable(getattr(keras.activations, name)) and name not in ("get", "serialize", "deserialize")
+    )
+    return {
+        "keras_version": keras.__version__,
+        "layers": dict(sorted(layers.items())),
+        "aliases": dict(sorted(aliases.items())),
+        "activations": activations,
+    }
+
+
+@functools.lru_cache(maxsize=1)
+def load_table():
+    """The committed table (no Keras import)."""
+    with open(TABLE_PATH, encoding="utf-8") as stream:
+        return json.load(stream)
+
+
+def lookup_layer(name):
+    """The table entry for a layer name in any spelling (`conv2d`, `Conv2D`, `MaxPool2D`), or None."""
+    from kspec.registry import normalize_name
+
+    table = load_table()
+    key = normalize_name(name)
+    key = table["aliases"].get(key, key)
+    return table["layers"].get(key)
+
+
+def layer_names():
+    """Canonical snake_case names of all usable layers."""
+    return [entry["name"] for entry in load_table()["layers"].values()]
+
+
+def _main(argv):
+    table = json.dumps(generate_table(), indent=1, sort_keys=False) + "\n"
+    if "--write" in argv:
+        with open(TABLE_PATH + ".tmp", "w", encoding="utf-8") as stream:
+            stream.write(table)
+        os.replace(TABLE_PATH + ".tmp", TABLE_PATH)
+        print(f"wrote {TABLE_PATH}")
+        return 0
+    with open(TABLE_PATH, encoding="utf-8") as stream:
+        current = stream.read()
+    if current != table:
+        print(f"{TABLE_PATH} is out of date with the installed Keras; run: python -m kspec.builder.layer_table --write")
+        return 1
+    print("layer table is up to date")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))

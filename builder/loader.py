@@ -1,0 +1,241 @@
+"""Load stage: YAML text -> marked plain data, with `extends` merged and `--set` overrides applied.
+
+YAML is composed with PyYAML's *safe* loader and then converted by hand, node by node, so that
+- only plain data tags are accepted (no `!!python/...`, no unknown `!tag`): nothing in a spec constructs
+  Python objects or runs code;
+- aliases are counted as they expand, so a "billion laughs" document fails fast instead of eating memory;
+- every value keeps its line and column.
+"""
+
+import os
+import re
+
+import yaml
+
+from kspec.builder.document import MarkedDict, MarkedList, mark_of
+from kspec.errors import Mark, Problem, SpecError
+
+# Limits (documented in README "Security").
+MAX_SPEC_BYTES = 1_000_000
+MAX_VALUES = 100_000  # after alias expansion
+MAX_DEPTH = 64  # nesting of mappings and lists
+MAX_EXTENDS_DEPTH = 8
+
+_PLAIN_TAGS = {
+    "tag:yaml.org,2002:" + name for name in ("str", "int", "float", "bool", "null", "map", "seq", "merge")
+}
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+
+
+def read_spec_file(path):
+    """Reads one spec file (no `extends`, no overrides) into marked data."""
+    display = str(path)
+    try:
+        size = os.path.getsize(path)
+    except OSError as error:
+        raise SpecError(f"cannot read spec file: {error.strerror}", mark=Mark(display)) from None
+    if size > MAX_SPEC_BYTES:
+        raise SpecError(
+            f"spec file is {size} bytes; the limit is {MAX_SPEC_BYTES}. Split it with `extends`.", mark=Mark(display)
+        )
+    try:
+        with open(path, encoding="utf-8") as stream:
+            text = stream.read()
+    except UnicodeDecodeError as error:
+        raise SpecError(f"spec file is not UTF-8 text ({error.reason} at byte {error.start})", mark=Mark(display)) from None
+    except OSError as error:
+        raise SpecError(f"cannot read spec file: {error.strerror}", mark=Mark(display)) from None
+    return parse_yaml(text, display)
+
+
+def parse_yaml(text, file="<string>"):
+    """Parses YAML `text` into `MarkedDict`/`MarkedList`/scalars, refusing anything but plain data."""
+    loader = yaml.SafeLoader(text)
+    try:
+        try:
+            root = loader.get_single_node()
+        except yaml.MarkedYAMLError as error:
+            mark = error.problem_mark or error.context_mark
+            where = Mark(file, mark.line + 1, mark.column + 1) if mark else Mark(file)
+            problem = error.problem or "invalid YAML"
+            if error.context:
+                problem = f"{error.context}, {problem}"
+            raise SpecError(f"YAML syntax error: {problem}", mark=where) from None
+        except yaml.YAMLError as error:
+            raise SpecError(f"YAML error: {error}", mark=Mark(file)) from None
+        except RecursionError:
+            raise SpecError(f"YAML nests deeper than {MAX_DEPTH} levels", mark=Mark(file)) from None
+        if root is None:
+            raise SpecError("spec file is empty; expected a mapping starting with `kspec: 1`", mark=Mark(file, 1, 1))
+        return _Converter(loader, file).convert(root, 0)
+    finally:
+        loader.dispose()
+
+
+class _Converter:
+    def __init__(self, loader, file):
+        self.loader = loader
+        self.file = file
+        self.count = 0
+
+    def mark(self, node):
+        return Mark(self.file, node.start_mark.line + 1, node.start_mark.column + 1)
+
+    def convert(self, node, depth):
+        self.count += 1
+        if self.count > MAX_VALUES:
+            raise SpecError(
+                f"spec expands to more than {MAX_VALUES} values (aliases expanding exponentially?)", mark=self.mark(node)
+            )
+        if depth > MAX_DEPTH:
+            raise SpecError(f"spec nests deeper than {MAX_DEPTH} levels (recursive alias?)", mark=self.mark(node))
+        if node.tag not in _PLAIN_TAGS and node.tag != _TIMESTAMP_TAG:
+            raise SpecError(
+                f"YAML tag `{node.tag}` is not allowed: specs hold plain data only (mappings, lists, strings, "
+                "numbers, booleans, null) and never construct Python objects",
+                mark=self.mark(node),
+            )
+        if isinstance(node, yaml.MappingNode):
+            return self.convert_mapping(node, depth)
+        if isinstance(node, yaml.SequenceNode):
+            items = MarkedList(mark=self.mark(node))
+            for child in node.value:
+                items.append(self.convert(child, depth + 1))
+                items.item_marks.append(self.mark(child))
+            return items
+        if node.tag == _TIMESTAMP_TAG:
+            return node.value  # a date is just text to kspec
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except yaml.YAMLError as error:
+            raise SpecError(f"invalid value: {getattr(error, 'problem', error)}", mark=self.mark(node)) from None
+
+    def convert_mapping(self, node, depth):
+        try:
+            self.loader.flatten_mapping(node)  # resolves `<<: *anchor` merge keys
+        except yaml.YAMLError as error:
+            raise SpecError(f"invalid merge key: {getattr(error, 'problem', error)}", mark=self.mark(node)) from None
+        mapping = MarkedDict(mark=self.mark(node))
+        for key_node, value_node in node.value:
+            key = self.convert(key_node, depth + 1)
+            if not isinstance(key, (str, int, float, bool)) or key is None:
+                raise SpecError("mapping keys must be plain strings or numbers", mark=self.mark(key_node))
+            if key in mapping:
+                raise SpecError(
+                    f"duplicate key `{key}` (first at line {mapping.key_marks[key].line})", mark=self.mark(key_node)
+                )
+            value = self.convert(value_node, depth + 1)
+            mapping.set_marked(key, value, self.mark(key_node), self.mark(value_node))
+        return mapping
+
+
+def load_document(path, overrides=()):
+    """Load stage: reads `path`, merges its `extends` chain and applies `overrides` (`"a.b=value"` strings).
+
+    Returns:
+        A `MarkedDict` holding the whole spec, with `extends` removed.
+    """
+    document = _load_with_extends(os.path.abspath(path), str(path), stack=())
+    for override in overrides:
+        apply_override(document, override)
+    return document
+
+
+def _load_with_extends(abs_path, display, stack):
+    if abs_path in stack:
+        chain = " -> ".join(os.path.basename(p) for p in (*stack, abs_path))
+        raise SpecError(f"`extends` cycle: {chain}", path="extends", mark=Mark(display))
+    if len(stack) >= MAX_EXTENDS_DEPTH:
+        raise SpecError(f"`extends` chain is deeper than {MAX_EXTENDS_DEPTH} files", path="extends", mark=Mark(display))
+    document = read_spec_file(display if not stack else abs_path)
+    if not isinstance(document, dict):
+        raise SpecError(
+            f"a spec must be a mapping starting with `kspec: 1`. Received: a {type(document).__name__}",
+            mark=getattr(document, "mark", None) or Mark(display, 1, 1),
+        )
+    if "extends" not in document:
+        return document
+    parents = document.pop("extends")
+    mark = mark_of(document, None)
+    parent_mark = document.value_marks.get("extends", mark)
+    if isinstance(parents, str):
+        parents = [parents]
+    if not isinstance(parents, list) or not all(isinstance(p, str) for p in parents):
+        raise SpecError(
+            f"expected a file name or a list of file names. Received: extends={parents!r}", path="extends", mark=parent_mark
+        )
+    merged = MarkedDict(mark=document.mark)
+    for parent in parents:
+        parent_abs = os.path.normpath(os.path.join(os.path.dirname(abs_path), parent))
+        if not os.path.isfile(parent_abs):
+            raise SpecError(f"cannot find `{parent}` (looked in {os.path.dirname(abs_path)})", path="extends", mark=parent_mark)
+        parent_display = os.path.relpath(parent_abs) if not os.path.isabs(display) else parent_abs
+        merged = deep_merge(merged, _load_with_extends(parent_abs, parent_display, (*stack, abs_path)))
+    return deep_merge(merged, document)
+
+
+def deep_merge(base, override):
+    """Mappings merge key by key; anything else in `override` replaces `base`. Marks follow the winner."""
+    if not (isinstance(base, dict) and isinstance(override, dict)):
+        return override
+    merged = MarkedDict(mark=override.mark if isinstance(override, MarkedDict) else getattr(base, "mark", None))
+    for source in (base, override):
+        for key, value in source.items():
+            if key in merged and source is override:
+                value = deep_merge(merged[key], value)
+            merged.set_marked(key, value, mark_of(source, key, of_key=True), mark_of(source, key))
+    return merged
+
+
+def split_override_path(text):
+    """`models.gen.layers[2].units` -> ["models", "gen", "layers", 2, "units"]; `[name]` selects a named item."""
+    parts = []
+    for token in re.findall(r"\[[^\]]*\]|[^.\[\]]+", text):
+        inner = token[1:-1] if token.startswith("[") else token
+        if inner.lstrip("-").isdigit():
+            parts.append(int(inner))
+        else:
+            parts.append(("name", inner) if token.startswith("[") else inner)
+    return parts
+
+
+def apply_override(document, override):
+    """Applies one `--set key.path=value` to `document` in place. The value is parsed as YAML (`[1, 2]`, `true`)."""
+    mark = Mark(f"--set {override}")
+    key_text, sep, value_text = override.partition("=")
+    if not sep or not key_text.strip():
+        raise SpecError(f"expected `--set key.path=value`. Received: {override!r}", mark=Mark("--set"))
+    path = split_override_path(key_text.strip())
+    value = parse_yaml(value_text, f"--set {override}") if value_text.strip() else ""
+    node = document
+    for depth, key in enumerate(path):
+        last = depth == len(path) - 1
+        shown = key_text.strip()
+        if isinstance(key, tuple):  # [name]: the list item whose `name` is that
+            if not isinstance(node, list):
+                raise SpecError(f"`[{key[1]}]` selects a named list item, but this value is not a list", path=shown, mark=mark)
+            matches = [i for i, item in enumerate(node) if isinstance(item, dict) and item.get("name") == key[1]]
+            if not matches:
+                raise SpecError(f"no list item named `{key[1]}`", path=shown, mark=mark)
+            key = matches[0]
+        if isinstance(key, int):
+            if not isinstance(node, list) or not -len(node) <= key < len(node):
+                raise SpecError(f"index {key} is out of range or not a list", path=shown, mark=mark)
+            if last:
+                node[key] = value
+                if isinstance(node, MarkedList):
+                    node.item_marks[key] = mark
+                return
+            node = node[key]
+            continue
+        if not isinstance(node, dict):
+            raise SpecError(f"cannot set `{key}` inside a {type(node).__name__}", path=shown, mark=mark)
+        if last:
+            if isinstance(node, MarkedDict):
+                node.set_marked(key, value, mark, mark)
+            else:
+                node[key] = value
+            return
+        if key not in node:
+            node.set_marked(key, MarkedDict(mark=mark), mark, mark) if isinstance(node, MarkedDict) else node.update({key: {}})
+        node = node[key]

@@ -1,0 +1,418 @@
+"""Resolve stage: params, blocks and repetition -> one plain `ModelGraph` per model.
+
+- `params` are evaluated in order (spec level, then model level), so later ones may use earlier ones.
+- A block call `{double_conv: {filters: 64}, name: down1}` expands the block's layers with its arguments in
+  scope; inner nodes are named `down1.<inner name>`, and `down1` itself refers to the block's output.
+- `{repeat: N, as: i, layers: [...]}` expands its layers N times with `i` = 0..N-1 in scope.
+- A node's inputs default to the previous node; `from:` names nodes or model inputs, in any order (checks
+  reject cycles).
+"""
+
+import difflib
+
+from kspec.builder.document import format_path, mark_at
+from kspec.builder.expressions import ExpressionError, interpolate, is_expression
+from kspec.builder.graph import LayerCall, ModelGraph, ModelInput, Node, ResolvedSpec
+from kspec.builder.layer_table import layer_names, load_table, lookup_layer
+from kspec.errors import Problem, SpecError
+
+MAX_NODES = 10_000
+MAX_BLOCK_DEPTH = 16
+_NODE_KEYS = {"name", "from", "repeat", "as", "layers"}
+
+
+class _Ref:
+    """A reference to a node or input: either a pending node object or a qualified name."""
+
+    __slots__ = ("target", "written", "prefix", "mark", "path")
+
+    def __init__(self, target, written=None, prefix="", mark=None, path=""):
+        self.target, self.written, self.prefix, self.mark, self.path = target, written, prefix, mark, path
+
+
+class _Pending:
+    __slots__ = ("name", "auto_base", "layer", "refs", "mark", "path", "context", "prefix")
+
+    def __init__(self, name, auto_base, layer, refs, mark, path, context, prefix):
+        self.name, self.auto_base, self.layer, self.refs = name, auto_base, layer, refs
+        self.mark, self.path, self.context, self.prefix = mark, path, context, prefix
+
+
+def resolve(document, file="<spec>"):
+    """Resolves a schema-valid document into a `ResolvedSpec`; raises `SpecError` listing every problem."""
+    problems = []
+    params = _evaluate_params(document, ("params",), {}, problems)
+    models = {}
+    for model_name in document.get("models", {}):
+        models[model_name] = _ModelResolver(document, model_name, params, problems).resolve()
+    if problems:
+        raise SpecError(problems)
+    return ResolvedSpec(
+        file=file,
+        models=models,
+        params=params,
+        metadata=document.get("metadata", {}) or {},
+        imports=list(document.get("imports", []) or []),
+        training=document.get("training"),
+        data=document.get("data"),
+        document=document,
+    )
+
+
+def _evaluate_params(document, path, scope, problems):
+    values = dict(scope)
+    raw = _get(document, path) or {}
+    for name, value in raw.items():
+        try:
+            values[name] = _interpolate_deep(value, values)
+        except ExpressionError as error:
+            problems.append(Problem(str(error), format_path(document, (*path, name)), mark_at(document, (*path, name))))
+    return values
+
+
+def _interpolate_deep(value, scope):
+    if isinstance(value, dict):
+        return {k: _interpolate_deep(v, scope) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolate_deep(v, scope) for v in value]
+    return interpolate(value, scope)
+
+
+def _get(document, path):
+    node = document
+    for key in path:
+        if not isinstance(node, dict) or key not in node:
+            return None
+        node = node[key]
+    return node
+
+
+class _ModelResolver:
+    def __init__(self, document, name, spec_params, problems):
+        self.document = document
+        self.name = name
+        self.base = ("models", name)
+        self.problems = problems
+        self.pending = []
+        self.aliases = {}  # block call name -> _Ref to the block's output
+        self.explicit = {}  # qualified name -> _Pending
+        self.block_stack = []
+        self.table = load_table()
+        self.blocks = document.get("blocks", {}) or {}
+        self.scope = _evaluate_params(document, (*self.base, "params"), spec_params, problems)
+
+    # -- helpers -------------------------------------------------------------------------------------
+    def fail(self, message, path, context=""):
+        suffix = f" ({context})" if context else ""
+        self.problems.append(Problem(message + suffix, format_path(self.document, path), mark_at(self.document, path)))
+
+    def value(self, raw, scope, path, context=""):
+        """Interpolates `raw` (deeply); on error records a problem and returns None."""
+        try:
+            return _interpolate_deep(raw, scope)
+        except ExpressionError as error:
+            self.fail(str(error), path, context)
+            return None
+
+    # -- model ---------------------------------------------------------------------------------------
+    def resolve(self):
+        model = self.document["models"][self.name]
+        inputs = self.resolve_inputs(model)
+        first = _Ref(inputs[0].name) if len(inputs) == 1 else None
+        last = self.expand(model["layers"], (*self.base, "layers"), self.scope, "", {}, first, "")
+        names = self.assign_names()
+        input_names = {i.name for i in inputs}
+        for name in names.keys() & input_names:
+            self.fail(f"node name `{name}` is also the name of a model input; rename one", names[name].path)
+        outputs = self.resolve_outputs(model, last, names, input_names)
+        nodes = []
+        for pending in self.pending:
+            refs = [self.lookup(ref, names, input_names, pending.context) for ref in pending.refs]
+            nodes.append(
+                Node(pending.name, pending.layer, [r for r in refs if r], pending.mark,
+                     format_path(self.document, pending.path), pending.context)
+            )
+        return ModelGraph(self.name, inputs, nodes, outputs, mark_at(self.document, self.base),
+                          format_path(self.document, self.base))
+
+    def resolve_inputs(self, model):
+        inputs = []
+        for input_name, raw in model["inputs"].items():
+            path = (*self.base, "inputs", input_name)
+            shape_raw, dtype = (raw["shape"], raw.get("dtype", "float32")) if isinstance(raw, dict) else (raw, "float32")
+            shape = self.value(shape_raw, self.scope, path)
+            if shape is not None:
+                bad = [d for d in shape if d is not None and (isinstance(d, bool) or not isinstance(d, int) or d < 1)]
+                if bad:
+                    self.fail(f"expected positive integer dimensions or null. Received: shape={shape}", path)
+            inputs.append(ModelInput(input_name, tuple(shape or ()), dtype, mark_at(self.document, path),
+                                     format_path(self.document, path)))
+        return inputs
+
+    def resolve_outputs(self, model, last, names, input_names):
+        if "outputs" not in model:
+            return [self.lookup(last, names, input_names, "")] if last else []
+        path = (*self.base, "outputs")
+        raw = self.value(model["outputs"], self.scope, path)
+        raw = [raw] if isinstance(raw, str) else (raw or [])
+        refs = [_Ref(name, name, "", mark_at(self.document, path), path) for name in raw]
+        return [r for r in (self.lookup(ref, names, input_names, "") for ref in refs) if r]
+
+    # -- expansion -----------------------------------------------------------------------------------
+    def expand(self, items, path, scope, prefix, block_inputs, previous, context):
+        """Expands a list of nodes; returns a `_Ref` to the last one (the default input of what follows)."""
+        for index, item in enumerate(items):
+            item_path = (*path, index)
+            if len(self.pending) > MAX_NODES:
+                self.fail(f"the model has more than {MAX_NODES} layers after repetition; is a `repeat` count too large?",
+                          item_path, context)
+                return previous
+            ops = [key for key in item if key not in _NODE_KEYS]
+            if "repeat" in item or "layers" in item:
+                previous = self.expand_repeat(item, item_path, scope, prefix, block_inputs, previous, context, ops)
+                continue
+            if len(ops) != 1:
+                found = ", ".join(f"`{op}`" for op in ops) or "none"
+                self.fail(f"expected exactly one layer or block name in a node. Received: {found}", item_path, context)
+                continue
+            op = ops[0]
+            name = self.node_name(item, item_path, scope, prefix, context)
+            refs = self.node_refs(item, item_path, scope, prefix, block_inputs, previous, context)
+            if refs is None:
+                continue
+            if op in self.blocks:
+                previous = self.expand_block(op, item, item_path, scope, prefix, name, refs, context) or previous
+                continue
+            layer = self.layer_call(op, item[op], (*item_path, op), scope, context)
+            if layer is None:
+                continue
+            qualified = prefix + name if name else None
+            entry = self.table["layers"].get(layer.op)
+            auto_base = entry["name"] if entry else op.rsplit(".", 1)[-1].lower()
+            pending = _Pending(qualified, auto_base, layer, refs, mark_at(self.document, item_path), item_path,
+                               context, prefix)
+            if qualified:
+                self.register_name(qualified, pending, item_path, context)
+            self.pending.append(pending)
+            previous = _Ref(pending)
+        return previous
+
+    def expand_repeat(self, item, path, scope, prefix, block_inputs, previous, context, ops):
+        if "repeat" not in item or "layers" not in item:
+            missing = "layers" if "repeat" in item else "repeat"
+            self.fail(f"a repeated group needs both `repeat: N` and `layers: [...]`; `{missing}` is missing", path, context)
+            return previous
+        if ops or "name" in item:
+            extra = ", ".join(f"`{k}`" for k in ops + (["name"] if "name" in item else []))
+            self.fail(f"a repeated group takes only `repeat`, `as`, `from` and `layers`. Received also: {extra}", path, context)
+            return previous
+        count = self.value(item["repeat"], scope, (*path, "repeat"), context)
+        if count is None:
+            return previous
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            self.fail(f"expected a non-negative integer. Received: repeat={count!r}", (*path, "repeat"), context)
+            return previous
+        if count > MAX_NODES:
+            self.fail(f"repeat count {count} exceeds the limit of {MAX_NODES} layers", (*path, "repeat"), context)
+            return previous
+        if "from" in item:
+            refs = self.node_refs(item, path, scope, prefix, block_inputs, previous, context)
+            if refs:
+                previous = refs[0]
+        variable = item.get("as", "i")
+        for iteration in range(count):
+            previous = self.expand(item["layers"], (*path, "layers"), {**scope, variable: iteration}, prefix,
+                                   block_inputs, previous, context)
+            if len(self.pending) > MAX_NODES:
+                break
+        return previous
+
+    def expand_block(self, block_name, item, path, scope, prefix, name, refs, context):
+        block = self.blocks[block_name]
+        block_path = ("blocks", block_name)
+        if block_name in self.block_stack:
+            self.fail(f"block `{block_name}` calls itself (through {' -> '.join(self.block_stack)})", path, context)
+            return None
+        if len(self.block_stack) >= MAX_BLOCK_DEPTH:
+            self.fail(f"blocks nest deeper than {MAX_BLOCK_DEPTH} calls", path, context)
+            return None
+        args = self.block_args(block_name, block, item, path, scope, context)
+        if args is None:
+            return None
+        input_names = block.get("inputs") or ["input"]
+        if len(refs) != len(input_names):
+            self.fail(
+                f"block `{block_name}` takes {len(input_names)} input(s) ({', '.join(input_names)}). "
+                f"Received: {len(refs)} in `from`",
+                (*path, "from") if "from" in item else path,
+                context,
+            )
+            return None
+        qualified = prefix + (name or self.auto_block_name(prefix, block_name))
+        inner_context = f"in block `{block_name}` called as `{qualified}` at {format_path(self.document, path)}"
+        self.block_stack.append(block_name)
+        last = self.expand(block["layers"], (*block_path, "layers"), {**scope, **args}, qualified + ".",
+                           dict(zip(input_names, refs)), refs[0], inner_context)
+        self.block_stack.pop()
+        if "output" in block:
+            output = self.value(block["output"], {**scope, **args}, (*block_path, "output"), inner_context)
+            last = _Ref(qualified + "." + str(output), str(output), qualified + ".",
+                        mark_at(self.document, (*block_path, "output")), (*block_path, "output"))
+        if qualified in self.aliases or qualified in self.explicit:
+            self.fail(f"duplicate name `{qualified}`", path, context)
+        self.aliases[qualified] = last
+        return _Ref(qualified, qualified, "", mark_at(self.document, path), path)
+
+    def block_args(self, block_name, block, item, path, scope, context):
+        declared = block.get("params") or {}
+        given = item[block_name] or {}
+        args, ok = {}, True
+        for arg_name in given:
+            if arg_name not in declared:
+                close = difflib.get_close_matches(str(arg_name), list(declared), n=1)
+                hint = f" (did you mean `{close[0]}`?)" if close else (
+                    f"; it takes: {', '.join(declared)}" if declared else "; it takes no arguments")
+                self.fail(f"block `{block_name}` has no argument `{arg_name}`{hint}", (*path, block_name, arg_name), context)
+                ok = False
+        for arg_name, default in declared.items():
+            if arg_name in given:
+                value = self.value(given[arg_name], scope, (*path, block_name, arg_name), context)
+            elif default is None:
+                self.fail(f"block `{block_name}` needs argument `{arg_name}`", (*path, block_name), context)
+                ok = False
+                continue
+            else:
+                value = self.value(default, {**scope, **args}, ("blocks", block_name, "params", arg_name), context)
+            args[arg_name] = value
+        return args if ok else None
+
+    def auto_block_name(self, prefix, block_name):
+        taken = set(self.aliases) | set(self.explicit)
+        candidate, counter = block_name, 0
+        while prefix + candidate in taken:
+            counter += 1
+            candidate = f"{block_name}_{counter}"
+        return candidate
+
+    # -- nodes ---------------------------------------------------------------------------------------
+    def node_name(self, item, path, scope, prefix, context):
+        if "name" not in item:
+            return None
+        name = self.value(item["name"], scope, (*path, "name"), context)
+        if not isinstance(name, str) or not name or "/" in name or "." in name:
+            self.fail(f"expected a node name without `/` or `.`. Received: name={name!r}", (*path, "name"), context)
+            return None
+        return name
+
+    def node_refs(self, item, path, scope, prefix, block_inputs, previous, context):
+        if "from" not in item:
+            if previous is None:
+                self.fail("the first layer of a model with several inputs needs `from:` naming its input(s)", path, context)
+                return None
+            return [previous]
+        raw = self.value(item["from"], scope, (*path, "from"), context)
+        if raw is None:
+            return None
+        names = [raw] if isinstance(raw, str) else raw
+        refs = []
+        for position, written in enumerate(names):
+            ref_path = (*path, "from") if isinstance(raw, str) else (*path, "from", position)
+            if not isinstance(written, str):
+                self.fail(f"expected a node name. Received: {written!r}", ref_path, context)
+                return None
+            if written in block_inputs:
+                refs.append(block_inputs[written])
+            else:
+                refs.append(_Ref(prefix + written, written, prefix, mark_at(self.document, ref_path), ref_path))
+        return refs
+
+    def register_name(self, qualified, pending, path, context):
+        if qualified in self.explicit or qualified in self.aliases:
+            first = self.explicit.get(qualified)
+            where = f" (first at line {first.mark.line})" if first is not None and first.mark else ""
+            hint = ""
+            if first is not None and first.path == path:
+                hint = "; inside `repeat`, put the counter in the name, like `name: conv${i}`"
+            self.fail(f"duplicate node name `{qualified}`{where}{hint}", path, context)
+            return
+        self.explicit[qualified] = pending
+
+    def layer_call(self, op, raw_args, path, scope, context):
+        entry = lookup_layer(op)
+        if entry is None and "." in op:
+            module = op.rsplit(".", 1)[0]
+            if module not in (self.document.get("imports") or []):
+                self.fail(f"`{op}` names a user layer from module `{module}`, which is not listed in `imports:`",
+                          path[:-1], context)
+                return None
+            args = self.value(raw_args or {}, scope, path, context)
+            return None if args is None else LayerCall(op, args, mark_at(self.document, path[:-1]),
+                                                       format_path(self.document, path[:-1]))
+        if entry is None:
+            candidates = layer_names() + list(self.blocks)
+            close = difflib.get_close_matches(op.lower(), candidates, n=2, cutoff=0.6)
+            hint = " (did you mean " + " or ".join(f"`{c}`" for c in close) + "?)" if close else ""
+            self.fail(f"unknown layer or block `{op}`{hint}", path[:-1], context)
+            return None
+        key = next(k for k, v in self.table["layers"].items() if v is entry)
+        if raw_args is not None and not isinstance(raw_args, dict):
+            self.fail(f"expected a mapping of arguments. Received: {raw_args!r}", path, context)
+            return None
+        args = {}
+        for arg_name, raw in (raw_args or {}).items():
+            spec = entry["arguments"].get(arg_name, {})
+            if spec.get("type") == "layer" and isinstance(raw, dict):
+                nested = [k for k in raw]
+                if len(nested) != 1:
+                    self.fail(f"expected one layer such as `{{lstm: {{units: 32}}}}`. Received: {arg_name}={raw!r}",
+                              (*path, arg_name), context)
+                    return None
+                inner = self.layer_call(nested[0], raw[nested[0]], (*path, arg_name, nested[0]), scope, context)
+                if inner is None:
+                    return None
+                args[arg_name] = inner
+                continue
+            value = self.value(raw, scope, (*path, arg_name), context)
+            if value is None and raw is not None:
+                return None
+            args[arg_name] = value
+        return LayerCall(key, args, mark_at(self.document, path[:-1]), format_path(self.document, path))
+
+    # -- names and references ------------------------------------------------------------------------
+    def assign_names(self):
+        taken = set(self.explicit) | set(self.aliases)
+        counters = {}
+        names = {}
+        for pending in self.pending:
+            if pending.name is None:
+                base = pending.prefix + pending.auto_base
+                counter = counters.get(base, 0)
+                candidate = base if counter == 0 else f"{base}_{counter}"
+                while candidate in taken:
+                    counter += 1
+                    candidate = f"{base}_{counter}"
+                counters[base] = counter + 1
+                pending.name = candidate
+                taken.add(candidate)
+            names[pending.name] = pending
+        return names
+
+    def lookup(self, ref, names, input_names, context):
+        seen = set()
+        while isinstance(ref.target, str) and ref.target in self.aliases and ref.target not in seen:
+            seen.add(ref.target)
+            ref = self.aliases[ref.target]
+        if isinstance(ref.target, _Pending):
+            return ref.target.name
+        target = ref.target
+        if target in names or target in input_names:
+            return target
+        prefix = ref.prefix
+        visible = [n[len(prefix):] for n in list(names) + list(self.aliases) + list(input_names) if n.startswith(prefix)]
+        written = ref.written or target
+        close = difflib.get_close_matches(written, visible, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        path = ref.path or ()
+        self.fail(f"unknown node '{written}'{hint}", path, context if prefix else "")
+        return None
+

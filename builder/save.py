@@ -1,0 +1,42 @@
+"""Saving built models in the Keras format, atomically: a failed save never replaces a good file."""
+
+import os
+import tempfile
+
+from kspec.errors import SpecError
+
+
+def save_model_atomic(model, path):
+    """Saves `model` to `path` (`.keras`) through a temporary file in the same directory and `os.replace`."""
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=".keras", dir=directory)
+    os.close(handle)
+    try:
+        model.save(temporary)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+    return path
+
+
+def save_models(models, output, model_name=None):
+    """Saves one model to a `.keras` file, or every model into a directory as `<name>.keras`.
+
+    Returns:
+        The paths written.
+    """
+    if model_name is not None:
+        if model_name not in models:
+            raise SpecError(f"no model `{model_name}` in the spec; it has: {', '.join(models)}", path="--model")
+        models = {model_name: models[model_name]}
+    if output.endswith(".keras"):
+        if len(models) > 1:
+            raise SpecError(
+                f"the spec has {len(models)} models ({', '.join(models)}); pick one with --model NAME "
+                "or give a directory to -o to save them all",
+                path="-o",
+            )
+        return [save_model_atomic(next(iter(models.values())), output)]
+    return [save_model_atomic(model, os.path.join(output, f"{name}.keras")) for name, model in models.items()]

@@ -1,0 +1,128 @@
+"""Validate stage, part 1: the structure of a spec against kspec's JSON Schema (draft 2020-12).
+
+jsonschema's own messages describe the schema, not the spec; each error is translated here into kspec's
+form (what was expected, what was received, at which line and spec path), so no schema internals leak.
+"""
+
+import difflib
+import functools
+import json
+import os
+
+from kspec.builder.document import format_path, mark_at
+from kspec.errors import Problem
+
+SCHEMA_PATH = os.path.join(os.path.dirname(__file__), "kspec.schema.json")
+
+_TYPE_WORDS = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "null",
+}
+
+
+@functools.lru_cache(maxsize=1)
+def load_schema():
+    """kspec's JSON Schema as a dict."""
+    with open(SCHEMA_PATH, encoding="utf-8") as stream:
+        return json.load(stream)
+
+
+@functools.lru_cache(maxsize=1)
+def _validator():
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(load_schema())
+
+
+def check_schema(document):
+    """Returns the structural problems of `document` (a loaded spec), at most one per spec location."""
+    problems, seen = [], set()
+    for error in sorted(_validator().iter_errors(document), key=lambda e: list(map(str, e.absolute_path))):
+        problem = _translate(document, error)
+        key = (problem.path, problem.message)
+        if key not in seen:
+            seen.add(key)
+            problems.append(problem)
+    # An error inside a list item or mapping also shows up as errors of its parents through oneOf; keep the
+    # deepest one per location.
+    return [p for p in problems if not any(q is not p and q.path.startswith(p.path + ".") for q in problems)]
+
+
+def _describe(value):
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "null"
+    return repr(value)
+
+
+def _received(path, value):
+    key = path[-1] if path and isinstance(path[-1], str) else None
+    return f"{key}={_describe(value)}" if key else _describe(value)
+
+
+def _translate(document, error):
+    path = list(error.absolute_path)
+    validator = error.validator
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    if validator == "additionalProperties":
+        allowed = sorted(schema.get("properties", {}))
+        extra = [key for key in error.instance if key not in schema.get("properties", {})]
+        key = extra[0] if extra else "?"
+        message = f"unknown key `{key}`"
+        close = difflib.get_close_matches(str(key), allowed, n=1)
+        if close:
+            message += f" (did you mean `{close[0]}`?)"
+        elif allowed:
+            message += "; expected one of: " + ", ".join(allowed)
+        return Problem(message, format_path(document, path + [key]), mark_at(document, path + [key], of_key=True))
+    if validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else "?"
+        return Problem(f"missing required key `{missing}`", format_path(document, path), mark_at(document, path))
+    if validator == "propertyNames":
+        bad = error.instance
+        return Problem(
+            f"invalid name `{bad}`: expected letters, digits and `_`, not starting with a digit",
+            format_path(document, path + [bad]),
+            mark_at(document, path + [bad], of_key=True),
+        )
+    expected = schema.get("x-expected")
+    if expected is None and validator in ("oneOf", "anyOf"):
+        return _translate(document, _deepest(error))
+    if expected is None:
+        expected = _expected_from(validator, error.validator_value)
+    if validator in ("minProperties", "minItems"):
+        message = f"must not be empty: expected {expected}"
+    else:
+        message = f"expected {expected}. Received: {_received(path, error.instance)}"
+    return Problem(message, format_path(document, path), mark_at(document, path))
+
+
+def _deepest(error):
+    from jsonschema.exceptions import best_match
+
+    return best_match(error.context) if error.context else error
+
+
+def _expected_from(validator, value):
+    if validator == "type":
+        kinds = value if isinstance(value, list) else [value]
+        return " or ".join(_TYPE_WORDS.get(k, k) for k in kinds)
+    if validator == "const":
+        return f"`{value!r}`"
+    if validator == "enum":
+        return "one of " + ", ".join(f"`{v}`" for v in value)
+    if validator == "minimum":
+        return f"a number >= {value}"
+    if validator in ("minProperties", "minItems"):
+        return f"at least {value} entr{'y' if value == 1 else 'ies'}"
+    if validator == "pattern":
+        return f"text matching `{value}`"
+    return f"a value satisfying `{validator}`"
