@@ -1,6 +1,7 @@
 """The `kspec` command line: parse, call the Python API, print. Spec problems exit 1 with one line each."""
 
 import functools
+import os
 import sys
 
 import click
@@ -35,6 +36,8 @@ def _reports_spec_errors(command):
 @click.version_option(package_name="kspec")
 def main():
     """kspec: declarative YAML specs for Keras 3 models."""
+    # TensorFlow's C++ start-up chatter (oneDNN, CPU features) drowns kspec's own output.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 @main.command()

@@ -6,7 +6,8 @@ that caused them, with the shapes of its inputs, so a shape mistake never surfac
 
 import importlib
 
-from kspec.builder.checks import topological_order
+from kspec.builder.checks import model_order, topological_order
+from kspec.builder.resolver import MODEL_OP
 from kspec.builder.graph import LayerCall
 from kspec.builder.layer_table import lookup_layer
 from kspec.errors import SpecError
@@ -21,16 +22,23 @@ def build_models(resolved):
 
     import kspec.layers  # noqa: F401  (registers kspec's layers with Keras)
 
-    return {name: build_model(model, keras) for name, model in resolved.models.items()}
+    built = {}
+    for name in model_order(resolved):
+        built[name] = build_model(resolved.models[name], keras, built)
+    return {name: built[name] for name in resolved.models}
 
 
-def build_model(model, keras):
+def build_model(model, keras, built):
+    """Builds one `ModelGraph` as a functional `keras.Model`; `built` holds models it may use as layers."""
     tensors = {}
     for model_input in model.inputs:
         tensors[model_input.name] = keras.Input(shape=model_input.shape, name=model_input.name, dtype=model_input.dtype)
     for node in topological_order(model):
         inputs = [tensors[name] for name in node.inputs]
-        layer = _construct(node.layer, node, keras, name=node.name)
+        if node.layer.op == MODEL_OP:
+            layer = built[node.layer.args["model"]]
+        else:
+            layer = _construct(node.layer, node, keras, name=node.name)
         tensors[node.name] = _call(layer, node, inputs)
     outputs = [tensors[name] for name in model.outputs]
     return keras.Model(
@@ -72,7 +80,8 @@ def _call(layer, node, inputs):
     try:
         if len(inputs) == 1:
             return layer(inputs[0])
-        if lookup_layer(node.layer.op) and lookup_layer(node.layer.op)["inputs"] == "positional":
+        entry = lookup_layer(node.layer.op) if node.layer.op != MODEL_OP else None
+        if entry and entry["inputs"] == "positional":
             return layer(*inputs)
         return layer(inputs)
     except (ValueError, TypeError) as error:
@@ -117,6 +126,8 @@ def _shape_text(shape):
 
 
 def _display(op):
+    if op == MODEL_OP:
+        return "model"
     entry = lookup_layer(op)
     return entry["name"] if entry else op
 

@@ -11,6 +11,7 @@ import sys
 
 from kspec.builder.graph import LayerCall
 from kspec.builder.layer_table import load_table, lookup_layer
+from kspec.builder.resolver import MODEL_OP
 from kspec.errors import Problem, SpecError
 
 _ENUMS = {
@@ -79,6 +80,8 @@ def _show(value):
 def check_layer(layer, node, problems, user_layers):
     """Checks one layer's arguments (and nested layers) against the table or a user layer's signature."""
     where = node.where()
+    if layer.op == MODEL_OP:
+        return
     if "." in layer.op and lookup_layer(layer.op) is None:
         signature = user_layers.get(layer.op)
         if signature is None:
@@ -190,6 +193,29 @@ def user_layer_signatures(resolved, allowed_imports):
     return signatures, problems
 
 
+def model_order(resolved):
+    """Model names ordered so that a model used as a layer (`{model: encoder}`) comes before its users."""
+    order, state = [], {}
+
+    def visit(name, trail):
+        if state.get(name) == "done":
+            return
+        model = resolved.models[name]
+        if state.get(name) == "active":
+            cycle = " -> ".join(trail[trail.index(name):] + [name])
+            raise SpecError(f"models use each other in a cycle: {cycle}", model.path, model.mark)
+        state[name] = "active"
+        for node in model.nodes:
+            if node.layer.op == MODEL_OP:
+                visit(node.layer.args["model"], trail + [name])
+        state[name] = "done"
+        order.append(name)
+
+    for name in resolved.models:
+        visit(name, [])
+    return order
+
+
 def check_resolved(resolved, allowed_imports=()):
     """Returns the semantic problems of a resolved spec (empty when it is fine)."""
     signatures, problems = user_layer_signatures(resolved, set(allowed_imports))
@@ -197,4 +223,8 @@ def check_resolved(resolved, allowed_imports=()):
         for node in model.nodes:
             check_layer(node.layer, node, problems, signatures)
         check_graph(model, problems)
+    try:
+        model_order(resolved)
+    except SpecError as error:
+        problems.extend(error.problems)
     return problems

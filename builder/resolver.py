@@ -19,6 +19,8 @@ from kspec.errors import Problem, SpecError
 MAX_NODES = 10_000
 MAX_BLOCK_DEPTH = 16
 _NODE_KEYS = {"name", "from", "repeat", "as", "layers"}
+MODEL_OP = "model"  # `{model: encoder}` uses another model of the spec as a layer
+PREVIOUS = "previous"  # in `from:`, the node before this one
 
 
 class _Ref:
@@ -168,6 +170,8 @@ class _ModelResolver:
                           item_path, context)
                 return previous
             ops = [key for key in item if key not in _NODE_KEYS]
+            if MODEL_OP in ops and len(ops) == 1:
+                ops = [MODEL_OP]
             if "repeat" in item or "layers" in item:
                 previous = self.expand_repeat(item, item_path, scope, prefix, block_inputs, previous, context, ops)
                 continue
@@ -183,12 +187,15 @@ class _ModelResolver:
             if op in self.blocks:
                 previous = self.expand_block(op, item, item_path, scope, prefix, name, refs, context) or previous
                 continue
-            layer = self.layer_call(op, item[op], (*item_path, op), scope, context)
+            if op == MODEL_OP:
+                layer = self.model_call(item[op], (*item_path, op), scope, context)
+            else:
+                layer = self.layer_call(op, item[op], (*item_path, op), scope, context)
             if layer is None:
                 continue
             qualified = prefix + name if name else None
             entry = self.table["layers"].get(layer.op)
-            auto_base = entry["name"] if entry else op.rsplit(".", 1)[-1].lower()
+            auto_base = entry["name"] if entry else (layer.args["model"] if op == MODEL_OP else op.rsplit(".", 1)[-1].lower())
             pending = _Pending(qualified, auto_base, layer, refs, mark_at(self.document, item_path), item_path,
                                context, prefix)
             if qualified:
@@ -299,8 +306,9 @@ class _ModelResolver:
         if "name" not in item:
             return None
         name = self.value(item["name"], scope, (*path, "name"), context)
-        if not isinstance(name, str) or not name or "/" in name or "." in name:
-            self.fail(f"expected a node name without `/` or `.`. Received: name={name!r}", (*path, "name"), context)
+        if not isinstance(name, str) or not name or "/" in name or "." in name or name == PREVIOUS:
+            self.fail(f"expected a node name without `/` or `.`, other than `{PREVIOUS}`. Received: name={name!r}",
+                      (*path, "name"), context)
             return None
         return name
 
@@ -320,7 +328,12 @@ class _ModelResolver:
             if not isinstance(written, str):
                 self.fail(f"expected a node name. Received: {written!r}", ref_path, context)
                 return None
-            if written in block_inputs:
+            if written == PREVIOUS:
+                if previous is None:
+                    self.fail("`previous` has no node before it here; name the input", ref_path, context)
+                    return None
+                refs.append(previous)
+            elif written in block_inputs:
                 refs.append(block_inputs[written])
             else:
                 refs.append(_Ref(prefix + written, written, prefix, mark_at(self.document, ref_path), ref_path))
@@ -336,6 +349,18 @@ class _ModelResolver:
             self.fail(f"duplicate node name `{qualified}`{where}{hint}", path, context)
             return
         self.explicit[qualified] = pending
+
+    def model_call(self, raw, path, scope, context):
+        name = self.value(raw, scope, path, context)
+        models = self.document.get("models", {})
+        if name == self.name or name not in models:
+            others = [m for m in models if m != self.name]
+            close = difflib.get_close_matches(str(name), others, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else (f"; models: {', '.join(others)}" if others else "")
+            reason = "a model cannot contain itself" if name == self.name else f"unknown model '{name}'{hint}"
+            self.fail(reason, path, context)
+            return None
+        return LayerCall(MODEL_OP, {"model": name}, mark_at(self.document, path[:-1]), format_path(self.document, path))
 
     def layer_call(self, op, raw_args, path, scope, context):
         entry = lookup_layer(op)
