@@ -53,7 +53,7 @@ def validate(path, overrides=(), allow_imports=()):
 
 def build(spec, overrides=(), allow_imports=()):
     """Builds Keras models from a `ResolvedSpec` or a spec path: returns `{model name: keras.Model}`."""
-    from kspec.builder.build import build_models
+    from kspec.builder.keras_models import build_models
 
     if not hasattr(spec, "models"):
         spec = load_spec(spec, overrides, allow_imports)

@@ -9,6 +9,7 @@ import importlib
 import inspect
 import sys
 
+from kspec.builder.document import mark_at
 from kspec.builder.graph import LayerCall
 from kspec.builder.layer_table import load_table, lookup_layer
 from kspec.builder.resolver import MODEL_OP
@@ -93,24 +94,26 @@ def check_layer(layer, node, problems, user_layers):
         entry = lookup_layer(layer.op)
         arguments, display = entry["arguments"], entry["name"]
     activations = load_table()["activations"]
+    misspelled = set()
     for name, value in layer.args.items():
+        mark = layer.arg_marks.get(name, layer.mark)
         if name == "name":
             problems.append(Problem(f"set the layer name with the node's `name:`, not as an argument of `{display}`",
                                     f"{where}", node.mark))
             continue
         if name not in arguments:
             close = difflib.get_close_matches(name, list(arguments), n=1)
+            misspelled.update(close)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
-            problems.append(Problem(f"`{display}` has no argument `{name}`{hint}", f"{layer.path}.{name}", layer.mark))
+            problems.append(Problem(f"`{display}` has no argument `{name}`{hint}", f"{layer.path}.{name}", mark))
             continue
         expected = check_argument(arguments[name]["type"], value, activations)
         if expected:
-            problems.append(Problem(f"expected {expected}. Received: {name}={_show(value)}", f"{layer.path}.{name}",
-                                    layer.mark))
+            problems.append(Problem(f"expected {expected}. Received: {name}={_show(value)}", f"{layer.path}.{name}", mark))
         if isinstance(value, LayerCall):
             check_layer(value, node, problems, user_layers)
     for name, spec in arguments.items():
-        if spec.get("required") and name not in layer.args:
+        if spec.get("required") and name not in layer.args and name not in misspelled:
             problems.append(Problem(f"`{display}` needs argument `{name}`", layer.path, layer.mark))
 
 
@@ -169,24 +172,25 @@ def user_layer_signatures(resolved, allowed_imports):
     """Imports the spec's `imports:` that the user allowed; returns {"module.Class": signature parameters}."""
     problems, signatures = [], {}
     listed = resolved.imports
+    mark = mark_at(resolved.document, ("imports",)) if resolved.document is not None else None
     wanted = {node.layer.op for model in resolved.models.values() for node in model.nodes if "." in node.layer.op}
     for module_name in listed:
         if module_name not in allowed_imports:
             problems.append(Problem(
                 f"spec imports user layers from `{module_name}`; nothing is imported unless you allow it: "
-                f"pass --allow-import {module_name}", "imports", None))
+                f"pass --allow-import {module_name}", "imports", mark))
             continue
         try:
             module = importlib.import_module(module_name)
         except Exception as error:  # noqa: BLE001 (the user's module: report any failure as a spec problem)
-            problems.append(Problem(f"cannot import `{module_name}`: {type(error).__name__}: {error}", "imports", None))
+            problems.append(Problem(f"cannot import `{module_name}`: {type(error).__name__}: {error}", "imports", mark))
             continue
         for op in wanted:
             if op.rsplit(".", 1)[0] == module_name:
                 cls = getattr(module, op.rsplit(".", 1)[1], None)
                 if not isinstance(cls, type):
                     problems.append(Problem(f"module `{module_name}` has no layer class `{op.rsplit('.', 1)[1]}`",
-                                            "imports", None))
+                                            "imports", mark))
                     continue
                 params = dict(list(inspect.signature(cls.__init__).parameters.items())[1:])
                 signatures[op] = {n: p for n, p in params.items() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}

@@ -71,7 +71,8 @@ def format_path(root, path):
         if isinstance(key, int):
             item = node[key] if isinstance(node, list) and 0 <= key < len(node) else None
             name = item.get("name") if isinstance(item, dict) else None
-            text += f"[{name}]" if isinstance(name, str) and name else f"[{key}]"
+            templated = isinstance(name, str) and "${" in name
+            text += f"[{name}]" if isinstance(name, str) and name and not templated else f"[{key}]"
         else:
             text += f".{key}" if text else str(key)
         try:

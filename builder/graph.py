@@ -1,7 +1,7 @@
 """The resolved form of a spec: plain nodes with concrete arguments, ready to check and build.
 
 Resolution (builder/resolver.py) turns params, blocks and repetition into these; checks
-(builder/checks.py) and the Keras build (builder/build.py) read only these.
+(builder/checks.py) and the Keras build (builder/keras_models.py) read only these.
 """
 
 from dataclasses import dataclass, field
@@ -20,6 +20,7 @@ class LayerCall:
     args: dict
     mark: Mark | None = None
     path: str = ""
+    arg_marks: dict = field(default_factory=dict)
 
 
 @dataclass

@@ -236,6 +236,9 @@ def apply_override(document, override):
             else:
                 node[key] = value
             return
-        if key not in node:
-            node.set_marked(key, MarkedDict(mark=mark), mark, mark) if isinstance(node, MarkedDict) else node.update({key: {}})
+        if node.get(key) is None:  # absent, or `flatten:` with no arguments: start a mapping there
+            if isinstance(node, MarkedDict):
+                node.set_marked(key, MarkedDict(mark=mark), mark, mark)
+            else:
+                node[key] = {}
         node = node[key]

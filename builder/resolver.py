@@ -274,9 +274,11 @@ class _ModelResolver:
         declared = block.get("params") or {}
         given = item[block_name] or {}
         args, ok = {}, True
+        misspelled = set()
         for arg_name in given:
             if arg_name not in declared:
                 close = difflib.get_close_matches(str(arg_name), list(declared), n=1)
+                misspelled.update(close)
                 hint = f" (did you mean `{close[0]}`?)" if close else (
                     f"; it takes: {', '.join(declared)}" if declared else "; it takes no arguments")
                 self.fail(f"block `{block_name}` has no argument `{arg_name}`{hint}", (*path, block_name, arg_name), context)
@@ -285,7 +287,8 @@ class _ModelResolver:
             if arg_name in given:
                 value = self.value(given[arg_name], scope, (*path, block_name, arg_name), context)
             elif default is None:
-                self.fail(f"block `{block_name}` needs argument `{arg_name}`", (*path, block_name), context)
+                if arg_name not in misspelled:
+                    self.fail(f"block `{block_name}` needs argument `{arg_name}`", (*path, block_name), context)
                 ok = False
                 continue
             else:
@@ -401,7 +404,8 @@ class _ModelResolver:
             if value is None and raw is not None:
                 return None
             args[arg_name] = value
-        return LayerCall(key, args, mark_at(self.document, path[:-1]), format_path(self.document, path))
+        arg_marks = {name: mark_at(self.document, (*path, name)) for name in args}
+        return LayerCall(key, args, mark_at(self.document, path[:-1]), format_path(self.document, path), arg_marks)
 
     # -- names and references ------------------------------------------------------------------------
     def assign_names(self):

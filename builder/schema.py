@@ -94,8 +94,11 @@ def _translate(document, error):
             mark_at(document, path + [bad], of_key=True),
         )
     expected = schema.get("x-expected")
-    if expected is None and validator in ("oneOf", "anyOf"):
-        return _translate(document, _deepest(error))
+    if validator in ("oneOf", "anyOf") and (expected is None or isinstance(error.instance, (dict, list))):
+        # A list or mapping matched the right branch's type: its inner error is the precise one.
+        deeper = _deepest(error)
+        if deeper is not error:
+            return _translate(document, deeper)
     if expected is None:
         expected = _expected_from(validator, error.validator_value)
     if validator in ("minProperties", "minItems"):
@@ -106,8 +109,12 @@ def _translate(document, error):
 
 
 def _deepest(error):
+    """The error of the branch the value was meant for: not a branch that fails on the value's type alone."""
     from jsonschema.exceptions import best_match
 
+    meant = [e for e in error.context if not (e.validator == "type" and not e.relative_path)]
+    if meant:
+        return max(meant, key=lambda e: len(e.absolute_path))
     return best_match(error.context) if error.context else error
 
 
