@@ -181,7 +181,7 @@ def user_layer_signatures(resolved, allowed_imports):
                 f"pass --allow-import {module_name}", "imports", mark))
             continue
         try:
-            module = importlib.import_module(module_name)
+            module = _import_beside_spec(module_name, resolved.file)
         except Exception as error:  # noqa: BLE001 (the user's module: report any failure as a spec problem)
             problems.append(Problem(f"cannot import `{module_name}`: {type(error).__name__}: {error}", "imports", mark))
             continue
@@ -218,6 +218,21 @@ def model_order(resolved):
     for name in resolved.models:
         visit(name, [])
     return order
+
+
+def _import_beside_spec(module_name, spec_file):
+    """Imports a user module, finding it next to the spec file as well as on the usual path."""
+    import os
+
+    directory = os.path.dirname(os.path.abspath(spec_file))
+    added = directory not in sys.path
+    if added:
+        sys.path.insert(0, directory)
+    try:
+        return importlib.import_module(module_name)
+    finally:
+        if added:
+            sys.path.remove(directory)
 
 
 def check_resolved(resolved, allowed_imports=()):

@@ -374,8 +374,7 @@ class _ModelResolver:
                           path[:-1], context)
                 return None
             args = self.value(raw_args or {}, scope, path, context)
-            return None if args is None else LayerCall(op, args, mark_at(self.document, path[:-1]),
-                                                       format_path(self.document, path[:-1]))
+            return None if args is None else self.make_call(op, args, path)
         if entry is None:
             candidates = layer_names() + list(self.blocks)
             close = difflib.get_close_matches(op.lower(), candidates, n=2, cutoff=0.6)
@@ -404,8 +403,11 @@ class _ModelResolver:
             if value is None and raw is not None:
                 return None
             args[arg_name] = value
+        return self.make_call(key, args, path)
+
+    def make_call(self, op, args, path):
         arg_marks = {name: mark_at(self.document, (*path, name)) for name in args}
-        return LayerCall(key, args, mark_at(self.document, path[:-1]), format_path(self.document, path), arg_marks)
+        return LayerCall(op, args, mark_at(self.document, path[:-1]), format_path(self.document, path), arg_marks)
 
     # -- names and references ------------------------------------------------------------------------
     def assign_names(self):
