@@ -1,0 +1,32 @@
+"""Trainers for generative models: `VAE`, `GAN`, `AAE` (Keras models with their own `train_step`).
+
+Importing this package is cheap; the trainers, losses and priors (and TensorFlow) load on first use:
+`from kspec.trainers import VAE` or `kspec.trainers.load_all()`, which also fills `kspec.registry.TRAINERS`,
+`LOSSES` and `PRIORS`.
+"""
+
+import importlib
+
+_MODULES = {
+    "VAE": "kspec.trainers.vae",
+    "GAN": "kspec.trainers.gan",
+    "AAE": "kspec.trainers.aae",
+    "SampleGrid": "kspec.trainers.sample_grid",
+    "interpolate": "kspec.trainers.interpolation",
+}
+
+
+def load_all():
+    """Imports every trainer module so the registries hold the trainers ("vae", "gan", "aae"), the adversarial
+    losses and the priors."""
+    for module in ("gan_losses", "priors", "vae", "gan", "aae", "sample_grid"):
+        importlib.import_module(f"kspec.trainers.{module}")
+
+
+def __getattr__(name):
+    if name in _MODULES:
+        return getattr(importlib.import_module(_MODULES[name]), name)
+    raise AttributeError(f"module 'kspec.trainers' has no attribute {name!r}")
+
+
+__all__ = [*_MODULES, "load_all"]

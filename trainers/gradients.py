@@ -1,0 +1,82 @@
+"""The backend-specific part of kspec's trainers: every gradient they take is taken here, with TensorFlow.
+
+The trainers' `train_step`s describe their phases with backend-neutral `keras.ops` and call `minimize` and
+`input_gradients` for the two things Keras 3 has no backend-neutral API for: differentiating a custom loss
+with respect to chosen variables, and differentiating a network's output with respect to its input (for the
+WGAN-GP penalty). Supporting JAX or PyTorch means writing those two functions for that backend.
+
+Under `tf.distribute` each replica sees a slice of the global batch and the optimizer sums the replicas'
+gradients, so the loss is divided by the number of replicas before differentiation (as Keras' own
+`train_step` does); the loss returned for the metrics is the unscaled per-replica value.
+"""
+
+import keras
+
+# ---------------------------------------------------------------------------------------------------------------
+# Backend-specific (TensorFlow): tf.GradientTape.
+# ---------------------------------------------------------------------------------------------------------------
+import tensorflow as tf
+
+
+def _require_tensorflow():
+    if keras.backend.backend() != "tensorflow":
+        raise NotImplementedError(
+            "kspec's trainers take gradients with tf.GradientTape; expected the Keras backend 'tensorflow'. "
+            f"Received: backend={keras.backend.backend()!r}"
+        )
+
+
+def _replica_count():
+    return tf.distribute.get_strategy().num_replicas_in_sync
+
+
+def minimize(optimizer, compute_loss, variables):
+    """Takes one optimizer step on `compute_loss()` with respect to `variables` only.
+
+    Args:
+        optimizer: a `keras.optimizers.Optimizer`.
+        compute_loss: a function of no arguments returning `(loss, extras)`: a scalar to minimize and any
+            structure of tensors (such as the loss terms) to hand back for the metrics.
+        variables: the variables to update; every other variable the loss depends on stays unchanged.
+
+    Returns:
+        `(loss, extras)` as computed before the update.
+
+    Example:
+    >>> w = keras.Variable(3.0)
+    >>> loss, _ = minimize(keras.optimizers.SGD(0.5), lambda: (w * w, ()), [w])
+    >>> float(loss), float(w)  # gradient 6, step 0.5 * 6
+    (9.0, 0.0)
+    """
+    _require_tensorflow()
+    with tf.GradientTape() as tape:
+        loss, extras = compute_loss()
+        scaled_loss = loss / tf.cast(_replica_count(), loss.dtype)
+    gradients = tape.gradient(scaled_loss, variables)
+    optimizer.apply_gradients(zip(gradients, variables))
+    return loss, extras
+
+
+def input_gradients(function, inputs):
+    """The gradient of `sum(function(inputs))` with respect to `inputs`, itself differentiable.
+
+    Called inside the loss of `minimize`, the outer tape records this computation, so a penalty on these
+    gradients (WGAN-GP) trains the network's weights.
+
+    Args:
+        function: maps a tensor to a tensor (e.g. a critic's logits).
+        inputs: the tensor to differentiate with respect to.
+
+    Returns:
+        A tensor shaped like `inputs`.
+
+    Example:
+    >>> x = keras.ops.convert_to_tensor([[1.0, 2.0]])
+    >>> keras.ops.convert_to_numpy(input_gradients(lambda t: t * t, x)).tolist()
+    [[2.0, 4.0]]
+    """
+    _require_tensorflow()
+    with tf.GradientTape() as tape:
+        tape.watch(inputs)
+        outputs = function(inputs)
+    return tape.gradient(outputs, inputs)
