@@ -1,0 +1,302 @@
+"""From a spec's `data:` section to training and validation `tf.data.Dataset`s.
+
+Three steps, each with plain-data input and output: the registered source reads or generates NumPy arrays
+(`Examples` or a `Series`); `load_arrays` splits them, fits the normalization on the training split and applies
+it (and windows a series); `load_data` wraps the arrays in batched, prefetched `tf.data` pipelines.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from kspec.data.arguments import SourceArguments, mark_of_value
+from kspec.data.config import DEFAULT_BATCH_SIZE, parse_data_config
+from kspec.data.examples import Examples, Series
+from kspec.data.normalization import Normalization
+from kspec.data.windows import make_windows, naive_forecast_mae
+from kspec.errors import SpecError
+from kspec.registry import DATA_SOURCES
+
+NAIVE_MAE = "naive_last_value_mae"  # key in DataInfo.baselines
+
+
+@dataclass
+class DataInfo:
+    """Plain facts about the loaded data, for checks against models, for trainers and for run logs.
+
+    Attributes:
+        source: the registry name of the source.
+        task: `classification`, `segmentation`, `forecasting`, `regression`, `reconstruction` (targets are the
+            inputs) or `generation` (no targets: dataset elements are inputs alone).
+        input_shape, input_dtype: one input example, without the batch axis.
+        target_shape, target_dtype: one target, without the batch axis; None without targets.
+        num_classes: classes of labels or mask pixels; None for other tasks.
+        num_train, num_validation: examples (windows, for a series) in each split.
+        batch_size: examples per batch.
+        normalization: the scaling applied to inputs (`invert` it to show images in their raw range).
+        target_normalization: the scaling applied to targets (reconstruction, forecasting), else None.
+        baselines: reference results on the validation split, e.g. `naive_last_value_mae` for forecasting.
+        class_names: names of the classes when the source knows them.
+    """
+
+    source: str
+    task: str
+    input_shape: tuple
+    input_dtype: str
+    target_shape: tuple | None
+    target_dtype: str | None
+    num_classes: int | None
+    num_train: int
+    num_validation: int
+    batch_size: int
+    normalization: Normalization
+    target_normalization: Normalization | None = None
+    baselines: dict = field(default_factory=dict)
+    class_names: tuple | None = None
+
+    @property
+    def has_targets(self):
+        return self.target_shape is not None
+
+    def describe(self):
+        """A few lines for logs: task, split sizes, element shapes, normalization, baselines."""
+        lines = [f"data `{self.source}`: {self.task}, {self.num_train} training / {self.num_validation} validation "
+                 f"examples, batches of {self.batch_size}",
+                 f"  inputs:  {self.input_shape} {self.input_dtype}, normalize {self.normalization.describe()}"]
+        if self.has_targets:
+            classes = f", {self.num_classes} classes" if self.num_classes else ""
+            lines.append(f"  targets: {self.target_shape} {self.target_dtype}{classes}")
+        else:
+            lines.append("  targets: none (elements are inputs only)")
+        for name, value in self.baselines.items():
+            lines.append(f"  baseline {name} on validation: {value:.6g}")
+        return "\n".join(lines)
+
+
+@dataclass
+class ArraySplits:
+    """The normalized NumPy arrays behind `DataSplits` (validation is None when `validation_split` is 0)."""
+
+    train: Examples
+    validation: Examples | None
+    info: DataInfo
+
+
+@dataclass
+class DataSplits:
+    """What the trainer gets: batched, prefetched datasets and plain facts about them.
+
+    Elements are `(inputs, targets)`, or `inputs` alone for the `generation` task. The training dataset is
+    reshuffled every epoch in an order fixed by the seed.
+
+    Attributes:
+        train: the training `tf.data.Dataset`.
+        validation: the validation `tf.data.Dataset`, or None when `validation_split` is 0.
+        info: a `DataInfo`.
+    """
+
+    train: object
+    validation: object
+    info: DataInfo
+
+    def describe(self):
+        return self.info.describe()
+
+
+def read_source(config, *, seed=None):
+    """Runs the configured source and returns its raw `Examples` or `Series` (not split, not normalized).
+
+    Args:
+        config: the `data:` mapping.
+        seed: used when the mapping has no `seed:`; 0 when neither gives one.
+
+    Example:
+    >>> import kspec.data
+    >>> len(read_source({"source": "ring", "args": {"count": 10}}))
+    10
+    """
+    data_config = parse_data_config(config)
+    return _read(data_config, _seed(data_config, seed))
+
+
+def load_arrays(config, *, batch_size=None, seed=None):
+    """Reads the configured source, splits it, and normalizes both splits with statistics of the training one.
+
+    Args:
+        config: the `data:` mapping of a spec (see docs/data.md).
+        batch_size: used when `data:` has no `batch_size:` (typically `training.batch_size`); default 32.
+        seed: used when `data:` has no `seed:` (typically the training seed); default 0.
+
+    Returns:
+        An `ArraySplits`.
+
+    Raises:
+        SpecError: for a wrong field, argument, path, file content or a split that leaves a part empty.
+
+    Example:
+    >>> import kspec.data
+    >>> arrays = load_arrays({"source": "ring", "args": {"count": 100}, "validation_split": 0.25})
+    >>> len(arrays.train), len(arrays.validation)
+    (75, 25)
+    """
+    data_config = parse_data_config(config)
+    return _load_arrays(data_config, batch_size, _seed(data_config, seed))
+
+
+def load_data(config, *, batch_size=None, seed=None):
+    """The one entry point for trainers: `data:` mapping in, training and validation `tf.data` pipelines out.
+
+    Args:
+        config: the `data:` mapping of a spec (see docs/data.md for its fields and every source's `args:`).
+        batch_size: used when `data:` has no `batch_size:` (typically `training.batch_size`); default 32.
+        seed: used when `data:` has no `seed:` (typically the training seed); default 0. It fixes synthetic
+            data, the validation split and the shuffling order.
+
+    Returns:
+        A `DataSplits`.
+
+    Raises:
+        SpecError: for any problem with the `data:` section or the data it names.
+
+    Example:
+    >>> import kspec.data
+    >>> splits = load_data({"source": "digits", "args": {"size": 28}}, batch_size=64)
+    >>> splits.info.input_shape, splits.info.num_classes
+    ((28, 28, 1), 10)
+    >>> images, labels = next(iter(splits.train))
+    >>> tuple(images.shape), labels.dtype.name
+    ((64, 28, 28, 1), 'int32')
+    """
+    data_config = parse_data_config(config)
+    seed = _seed(data_config, seed)
+    arrays = _load_arrays(data_config, batch_size, seed)
+    info = arrays.info
+    train = _dataset(arrays.train, info, shuffle=data_config.shuffle, seed=seed,
+                     drop_remainder=data_config.drop_remainder)
+    validation = None
+    if arrays.validation is not None:
+        validation = _dataset(arrays.validation, info, shuffle=False, seed=seed, drop_remainder=False)
+    return DataSplits(train, validation, info)
+
+
+def _load_arrays(data_config, batch_size, seed):
+    batch_size = data_config.batch_size or batch_size or DEFAULT_BATCH_SIZE
+    raw = _read(data_config, seed)
+    method = data_config.normalize or raw.default_normalize
+    if isinstance(raw, Series):
+        train, validation, norm, target_norm, baselines = _split_series(raw, data_config, method)
+        num_classes, class_names = None, None
+    else:
+        train, validation = _split_examples(raw, data_config, seed)
+        norm = Normalization.fit(method, train.inputs, raw.value_range)
+        target_norm = norm if raw.task == "reconstruction" else None
+        train, validation = (_normalized(part, norm) for part in (train, validation))
+        num_classes, class_names, baselines = raw.num_classes, raw.class_names, {}
+    if data_config.drop_remainder and len(train) < batch_size:
+        raise SpecError(f"drop_remainder would drop every batch: {len(train)} training examples are fewer than "
+                        f"batch_size={batch_size}", "data.drop_remainder", mark_of_value(data_config.marks, "drop_remainder"))
+    targets = train.targets
+    info = DataInfo(
+        source=data_config.source,
+        task=raw.task,
+        input_shape=tuple(train.inputs.shape[1:]),
+        input_dtype=str(train.inputs.dtype),
+        target_shape=None if targets is None else tuple(targets.shape[1:]),
+        target_dtype=None if targets is None else str(targets.dtype),
+        num_classes=num_classes,
+        num_train=len(train),
+        num_validation=0 if validation is None else len(validation),
+        batch_size=batch_size,
+        normalization=norm,
+        target_normalization=target_norm,
+        baselines=baselines,
+        class_names=class_names,
+    )
+    return ArraySplits(train, validation, info)
+
+
+def _seed(data_config, seed):
+    if data_config.seed is not None:
+        return data_config.seed
+    return seed if seed is not None else 0
+
+
+def _read(data_config, seed):
+    source = DATA_SOURCES.get(data_config.source)
+    args = SourceArguments(data_config.args, source=data_config.source, seed=seed)
+    raw = source(args)
+    args.finish()
+    return raw
+
+
+def _split_examples(examples, data_config, seed):
+    """A seeded random split into training and validation examples."""
+    total = len(examples)
+    split = data_config.validation_split
+    num_validation = int(round(total * split))
+    if (split > 0 and num_validation == 0) or num_validation >= total:
+        raise _split_error(data_config, f"{total} examples cannot be split into training and validation parts "
+                                        f"with validation_split={split:g}")
+    order = np.random.default_rng(seed).permutation(total)
+    train = examples.subset(np.sort(order[num_validation:]))
+    validation = examples.subset(np.sort(order[:num_validation])) if num_validation else None
+    return train, validation
+
+
+def _split_series(series, data_config, method):
+    """Chronological split; validation windows may look back into the training part but predict only later steps."""
+    steps = len(series)
+    num_validation = int(round(steps * data_config.validation_split))
+    num_train = steps - num_validation
+    needed = series.window + series.horizon
+    if num_train < needed or (data_config.validation_split > 0 and num_validation < series.horizon):
+        raise _split_error(data_config, f"a series of {steps} steps split with validation_split="
+                                        f"{data_config.validation_split:g} leaves {num_train} training and "
+                                        f"{num_validation} validation steps; expected at least window + horizon = "
+                                        f"{needed} training and horizon = {series.horizon} validation steps")
+    norm = Normalization.fit(method, series.values[:num_train])
+    target_norm = norm.for_feature(series.target_feature)
+    values = norm.apply(series.values)
+
+    def windows(part):
+        inputs, targets = make_windows(part, series.window, series.horizon,
+                                       target_feature=series.target_feature, stride=series.stride)
+        return Examples(inputs, targets, "forecasting")
+
+    train = windows(values[:num_train])
+    validation, baselines = None, {}
+    if num_validation:
+        validation = windows(values[num_train - series.window:])
+        baselines[NAIVE_MAE] = naive_forecast_mae(validation.inputs, validation.targets,
+                                                  target_feature=series.target_feature)
+    return train, validation, norm, target_norm, baselines
+
+
+def _split_error(data_config, message):
+    return SpecError(message, "data.validation_split", mark_of_value(data_config.marks, "validation_split"))
+
+
+def _normalized(examples, norm):
+    if examples is None:
+        return None
+    inputs = norm.apply(examples.inputs)
+    targets = inputs if examples.task == "reconstruction" else examples.targets
+    return Examples(inputs, targets, examples.task, examples.num_classes, examples.value_range,
+                    examples.default_normalize, examples.class_names)
+
+
+def _dataset(examples, info, *, shuffle, seed, drop_remainder):
+    import tensorflow as tf
+
+    reconstruction = info.task == "reconstruction"
+    if examples.targets is None or reconstruction:
+        # Reconstruction targets are the inputs: pair them after batching instead of storing them twice.
+        dataset = tf.data.Dataset.from_tensor_slices(examples.inputs)
+    else:
+        dataset = tf.data.Dataset.from_tensor_slices((examples.inputs, examples.targets))
+    if shuffle:
+        dataset = dataset.shuffle(len(examples), seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.batch(info.batch_size, drop_remainder=drop_remainder)
+    if reconstruction:
+        dataset = dataset.map(lambda images: (images, images))
+    return dataset.prefetch(tf.data.AUTOTUNE)
