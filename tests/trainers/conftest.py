@@ -1,0 +1,122 @@
+"""Tiny models the trainer tests train: a few hundred weights, so each fit takes well under a second."""
+
+import os
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def build_vae_models(image_shape=(8, 8, 1), latent_dim=2, seed=0):
+    import keras
+
+    from kspec.layers import Sampling
+
+    keras.utils.set_random_seed(seed)
+    images = keras.Input(image_shape)
+    features = keras.layers.Dense(16, activation="relu")(keras.layers.Flatten()(images))
+    z_mean = keras.layers.Dense(latent_dim, name="z_mean")(features)
+    z_log_var = keras.layers.Dense(latent_dim, name="z_log_var")(features)
+    z = Sampling(seed=seed, name="z")([z_mean, z_log_var])
+    encoder = keras.Model(images, [z_mean, z_log_var, z], name="encoder")
+    decoder = keras.Sequential(
+        [
+            keras.Input((latent_dim,)),
+            keras.layers.Dense(16, activation="relu"),
+            keras.layers.Dense(int(np.prod(image_shape)), activation="sigmoid"),
+            keras.layers.Reshape(image_shape),
+        ],
+        name="decoder",
+    )
+    return encoder, decoder
+
+
+def build_gan_models(image_shape=(8, 8, 1), latent_dim=4, num_classes=None, batch_norm=False, seed=0):
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    size = int(np.prod(image_shape))
+    z = keras.Input((latent_dim,), name="z")
+    generator_inputs = [z]
+    hidden = z
+    if num_classes:
+        label = keras.Input((1,), dtype="int32", name="label")
+        generator_inputs.append(label)
+        hidden = keras.layers.Concatenate()([z, keras.layers.Flatten()(keras.layers.Embedding(num_classes, 3)(label))])
+    hidden = keras.layers.Dense(16)(hidden)
+    if batch_norm:
+        hidden = keras.layers.BatchNormalization()(hidden)
+    hidden = keras.layers.LeakyReLU(0.2)(hidden)
+    image = keras.layers.Reshape(image_shape)(keras.layers.Dense(size, activation="tanh")(hidden))
+    generator = keras.Model(generator_inputs if num_classes else z, image, name="generator")
+
+    images = keras.Input(image_shape, name="image")
+    discriminator_inputs = [images]
+    hidden = keras.layers.Flatten()(images)
+    if num_classes:
+        label = keras.Input((num_classes,), name="label")  # one-hot, unlike the generator's integer input
+        discriminator_inputs.append(label)
+        hidden = keras.layers.Concatenate()([hidden, label])
+    hidden = keras.layers.LeakyReLU(0.2)(keras.layers.Dense(16)(hidden))
+    logit = keras.layers.Dense(1)(hidden)
+    discriminator = keras.Model(discriminator_inputs if num_classes else images, logit, name="discriminator")
+    return generator, discriminator
+
+
+def build_aae_models(data_dim=8, latent_dim=2, hidden=32, seed=0):
+    import keras
+
+    keras.utils.set_random_seed(seed)
+
+    def mlp(inputs, outputs, name, activation=None):
+        return keras.Sequential(
+            [
+                keras.Input((inputs,)),
+                keras.layers.Dense(hidden, activation="relu"),
+                keras.layers.Dense(hidden, activation="relu"),
+                keras.layers.Dense(outputs, activation=activation),
+            ],
+            name=name,
+        )
+
+    return mlp(data_dim, latent_dim, "encoder"), mlp(latent_dim, data_dim, "decoder"), mlp(latent_dim, 1, "critic")
+
+
+def random_images(count=16, image_shape=(8, 8, 1), low=0.0, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.uniform(low, 1.0, size=(count, *image_shape)).astype("float32")
+
+
+def weights_of(model):
+    return [w.numpy() for w in model.trainable_weights]
+
+
+def moved(before, model):
+    """True when any trainable weight of `model` differs from `before`."""
+    return any(not np.array_equal(b, w.numpy()) for b, w in zip(before, model.trainable_weights))
+
+
+@pytest.fixture
+def vae_models():
+    return build_vae_models()
+
+
+@pytest.fixture
+def gan_models():
+    return build_gan_models()
+
+
+@pytest.fixture
+def tiny():
+    """The builders above, for tests that need non-default sizes or several sets of models."""
+    import types
+
+    return types.SimpleNamespace(
+        vae_models=build_vae_models,
+        gan_models=build_gan_models,
+        aae_models=build_aae_models,
+        images=random_images,
+        weights_of=weights_of,
+        moved=moved,
+    )
