@@ -11,7 +11,7 @@ import sys
 
 from kspec.builder.document import mark_at
 from kspec.builder.graph import LayerCall
-from kspec.builder.layer_table import load_table, lookup_layer
+from kspec.builder.keras_catalog import load_table, lookup_layer
 from kspec.builder.resolver import MODEL_OP
 from kspec.errors import Problem, SpecError
 

@@ -9,7 +9,7 @@ import importlib
 from kspec.builder.checks import model_order, topological_order
 from kspec.builder.resolver import MODEL_OP
 from kspec.builder.graph import LayerCall
-from kspec.builder.layer_table import lookup_layer
+from kspec.builder.keras_catalog import lookup_layer
 from kspec.errors import SpecError
 
 # Merge layers whose inputs must agree in shape (all axes, or all but the concatenation axis).

@@ -13,7 +13,7 @@ import difflib
 from kspec.builder.document import format_path, mark_at
 from kspec.builder.expressions import ExpressionError, interpolate, is_expression
 from kspec.builder.graph import LayerCall, ModelGraph, ModelInput, Node, ResolvedSpec
-from kspec.builder.layer_table import layer_names, load_table, lookup_layer
+from kspec.builder.keras_catalog import layer_names, load_table, lookup_layer
 from kspec.errors import Problem, SpecError
 
 MAX_NODES = 10_000

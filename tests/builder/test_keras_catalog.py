@@ -2,13 +2,13 @@
 
 import json
 
-from kspec.builder.layer_table import TABLE_PATH, generate_table, lookup_layer, snake_name
+from kspec.builder.keras_catalog import TABLE_PATH, generate_table, lookup_layer, snake_name
 
 
 def test_committed_table_matches_installed_keras():
     with open(TABLE_PATH, encoding="utf-8") as stream:
         committed = json.load(stream)
-    assert committed == generate_table(), "run: python -m kspec.builder.layer_table --write"
+    assert committed == generate_table(), "run: python -m kspec.builder.keras_catalog --write"
 
 
 def test_layer_names_work_in_snake_case_class_name_and_alias():

@@ -1,11 +1,12 @@
-"""The table of layers a spec may use, with their constructor arguments, as plain JSON.
+"""The catalog of Keras names a spec may use, with their constructor arguments, as plain JSON.
 
 `kspec validate` must not import TensorFlow or Keras (seconds of start-up), so the names and arguments of
-every usable `keras.layers` class and every kspec layer are generated from the installed Keras by this module
-and committed as `layer_table.json`. A test regenerates it and fails when it drifts from the installed Keras:
+every usable `keras.layers` class and every kspec layer, and of the optimizers, learning-rate schedules,
+losses, metrics and callbacks a `training:` section may name, are generated from the installed Keras by this
+module and committed as `keras_catalog.json`. A test regenerates it and fails when it drifts from Keras:
 
-    python -m kspec.builder.layer_table --write     # after upgrading Keras or adding a kspec layer
-    python -m kspec.builder.layer_table --check
+    python -m kspec.builder.keras_catalog --write     # after upgrading Keras or adding a kspec layer
+    python -m kspec.builder.keras_catalog --check
 """
 
 import functools
@@ -15,7 +16,7 @@ import os
 import re
 import sys
 
-TABLE_PATH = os.path.join(os.path.dirname(__file__), "layer_table.json")
+TABLE_PATH = os.path.join(os.path.dirname(__file__), "keras_catalog.json")
 
 # Layers a YAML spec cannot express or must not use: they wrap Python callables, other frameworks, or
 # are abstract bases.
@@ -56,6 +57,9 @@ _BY_NAME = {
     "data_format": "data_format",
     "seed": "int_or_null",
     "merge_mode": "merge_mode",
+    # Defaults of 0 that take fractions too.
+    "min_delta": "number",
+    "min_lr": "number",
 }
 _CONV_OR_POOL = re.compile(r"(Conv|Pool)")
 
@@ -82,6 +86,32 @@ def _argument_type(class_name, name, default):
     if isinstance(default, (tuple, list)) and all(isinstance(v, int) for v in default):
         return "int_or_ints"
     return "any"
+
+
+def _arguments(cls):
+    """Constructor arguments of a non-layer class (optimizer, schedule, loss, metric, callback)."""
+    arguments = {}
+    for parameter in list(inspect.signature(cls.__init__).parameters.values())[1:]:
+        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD) or parameter.name == "name":
+            continue
+        entry = {"type": _BY_NAME.get(parameter.name, "any")}
+        if parameter.default is parameter.empty:
+            entry["required"] = True
+        else:
+            entry["type"] = _argument_type(cls.__name__, parameter.name, parameter.default)
+        arguments[parameter.name] = entry
+    return arguments
+
+
+def _classes(module, base, excluded=()):
+    from kspec.registry import normalize_name
+
+    found = {}
+    for name in dir(module):
+        cls = getattr(module, name)
+        if isinstance(cls, type) and issubclass(cls, base) and cls is not base and name == cls.__name__ and name not in excluded:
+            found[normalize_name(name)] = {"class": name, "name": snake_name(name), "arguments": _arguments(cls)}
+    return dict(sorted(found.items()))
 
 
 def _describe(cls, canonical):
@@ -148,11 +178,26 @@ def generate_table():
         for name in dir(keras.activations)
         if not name.startswith("_") and callable(getattr(keras.activations, name)) and name not in ("get", "serialize", "deserialize")
     )
+    from keras.src.losses import ALL_OBJECTS_DICT as losses
+    from keras.src.metrics import ALL_OBJECTS_DICT as metrics
+
     return {
         "keras_version": keras.__version__,
         "layers": dict(sorted(layers.items())),
         "aliases": dict(sorted(aliases.items())),
         "activations": activations,
+        "optimizers": _classes(keras.optimizers, keras.optimizers.Optimizer, ("LossScaleOptimizer", "MultiOptimizer")),
+        "schedules": _classes(keras.optimizers.schedules, keras.optimizers.schedules.LearningRateSchedule),
+        "losses": _classes(keras.losses, keras.losses.Loss, ("LossFunctionWrapper",)),
+        "loss_names": sorted(name for name in losses if name[0].islower()),
+        "metrics": _classes(keras.metrics, keras.metrics.Metric, ("MeanMetricWrapper", "Metric")),
+        # `compile()` resolves "accuracy" and "crossentropy" itself, from the loss and the output shape.
+        "metric_names": sorted({n for n in metrics if n[0].islower()} | {"accuracy", "acc", "crossentropy", "ce"}),
+        "callbacks": {
+            key: {"class": cls.__name__, "name": snake_name(cls.__name__), "arguments": _arguments(cls)}
+            for key, cls in (("earlystopping", keras.callbacks.EarlyStopping),
+                             ("reducelronplateau", keras.callbacks.ReduceLROnPlateau))
+        },
     }
 
 
@@ -173,6 +218,13 @@ def lookup_layer(name):
     return table["layers"].get(key)
 
 
+def lookup_entry(section, name):
+    """The catalog entry of `name` in `section` ("optimizers", "schedules", "losses", "metrics", "callbacks")."""
+    from kspec.registry import normalize_name
+
+    return load_table()[section].get(normalize_name(name))
+
+
 def layer_names():
     """Canonical snake_case names of all usable layers."""
     return [entry["name"] for entry in load_table()["layers"].values()]
@@ -189,7 +241,7 @@ def _main(argv):
     with open(TABLE_PATH, encoding="utf-8") as stream:
         current = stream.read()
     if current != table:
-        print(f"{TABLE_PATH} is out of date with the installed Keras; run: python -m kspec.builder.layer_table --write")
+        print(f"{TABLE_PATH} is out of date with the installed Keras; run: python -m kspec.builder.keras_catalog --write")
         return 1
     print("layer table is up to date")
     return 0
