@@ -81,6 +81,7 @@ class SourceArguments:
         return self.error(name, f"expected {expected}. Received: {name}={show(value)}")
 
     def _get(self, name, default, expected):
+        """The value of `name`; a missing argument and an explicit `null` both mean `default`."""
         self._read.add(name)
         if name in self.args and self.args[name] is not None:
             return self.args[name]
@@ -145,12 +146,12 @@ class SourceArguments:
             raise self.error(name, f"expected {expected}. Received: {name}={show(value)}{hint}")
         return value
 
-    def string(self, name, default=REQUIRED, *, nullable=False):
+    def string(self, name, default=REQUIRED, *, nullable=False, expected="a string"):
         """A non-empty string; with `nullable`, an explicit `null` in the spec returns None whatever the default."""
         if nullable and name in self.args and self.args[name] is None:
             self._read.add(name)
             return None
-        value = self._get(name, default, "a string")
+        value = self._get(name, default, expected)
         if value is None:
             return None
         if not isinstance(value, str) or not value:
@@ -181,7 +182,7 @@ class SourceArguments:
 
     def existing_file(self, name, *, what="a file"):
         """A path (with `~` expanded) to an existing file."""
-        path = self.string(name)
+        path = self.string(name, expected=f"the path of {what}")
         full = os.path.expanduser(path)
         if not os.path.isfile(full):
             problem = "is a directory" if os.path.isdir(full) else "does not exist"
@@ -190,7 +191,7 @@ class SourceArguments:
 
     def existing_directory(self, name, default=REQUIRED, *, what="a directory"):
         """A path (with `~` expanded) to an existing directory."""
-        path = self.string(name, default)
+        path = self.string(name, default, expected=f"the path of {what}")
         if path is None:
             return None
         full = os.path.expanduser(path)

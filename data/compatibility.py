@@ -104,8 +104,11 @@ def check_keras_model(info, keras_model, *, model, check_output=True):
 
 
 def _tensor_name(tensor):
-    # Keras names a functional tensor after its layer, with a node suffix (`dense/…`); keep the layer name.
-    return str(getattr(tensor, "name", "input")).split("/")[0].split(":")[0]
+    # A functional tensor is named after the layer that made it (its `_keras_history` operation); an input's
+    # own name is the one given to `keras.Input`.
+    history = getattr(tensor, "_keras_history", None)
+    operation = getattr(history, "operation", None) or (history[0] if history else None)
+    return getattr(operation, "name", None) or str(getattr(tensor, "name", "input"))
 
 
 def _fits(actual, expected):

@@ -32,8 +32,8 @@ def test_digits_classification_batches_and_info():
 
 def test_train_pipeline_is_prefetched():
     splits = load_data(DIGITS)
-    assert type(splits.train).__name__ == "_PrefetchDataset"
-    assert type(splits.validation).__name__ == "_PrefetchDataset"
+    # tf.data has no public "is prefetched" query; the outermost dataset's class says which op it is.
+    assert "Prefetch" in type(splits.train).__name__ and "Prefetch" in type(splits.validation).__name__
 
 
 @pytest.mark.parametrize("normalize, low, high", [("unit", 0.0, 1.0), ("symmetric", -1.0, 1.0)])
