@@ -1,0 +1,116 @@
+"""Fréchet distance against closed forms and against the scipy.linalg.sqrtm formulation (a test-only reference)."""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.linalg
+
+from kspec.errors import SpecError
+from kspec.metrics.frechet import SmallSampleWarning, frechet_distance, frechet_score
+from kspec.metrics.statistics import FeatureStatistics
+
+
+def sqrtm_reference(mu1, sigma1, mu2, sigma2):
+    """The textbook formula with a general matrix square root, as the reference implementations write it."""
+    root = scipy.linalg.sqrtm(sigma1 @ sigma2)
+    return float(np.sum((mu1 - mu2) ** 2) + np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(root).real)
+
+
+def random_covariance(rng, dim, samples):
+    features = rng.normal(size=(samples, dim)) @ rng.normal(size=(dim, dim))
+    return features.mean(axis=0), np.cov(features, rowvar=False)
+
+
+def test_diagonal_covariances_match_closed_form():
+    # For commuting (here diagonal) covariances Tr sqrt(S1 S2) = sum sqrt(a_i b_i), so
+    # d^2 = ||mu1 - mu2||^2 + sum (sqrt(a_i) - sqrt(b_i))^2.
+    rng = np.random.default_rng(0)
+    a, b = rng.uniform(0.1, 5, size=6), rng.uniform(0.1, 5, size=6)
+    mu1, mu2 = rng.normal(size=6), rng.normal(size=6)
+    expected = np.sum((mu1 - mu2) ** 2) + np.sum((np.sqrt(a) - np.sqrt(b)) ** 2)
+    assert frechet_distance(mu1, np.diag(a), mu2, np.diag(b)) == pytest.approx(expected, rel=1e-12)
+
+
+def test_commuting_covariances_in_a_rotated_basis_match_closed_form():
+    rng = np.random.default_rng(1)
+    rotation, _ = np.linalg.qr(rng.normal(size=(5, 5)))
+    a, b = rng.uniform(0.5, 3, size=5), rng.uniform(0.5, 3, size=5)
+    sigma1, sigma2 = rotation @ np.diag(a) @ rotation.T, rotation @ np.diag(b) @ rotation.T
+    expected = np.sum((np.sqrt(a) - np.sqrt(b)) ** 2)
+    assert frechet_distance(np.zeros(5), sigma1, np.zeros(5), sigma2) == pytest.approx(expected, rel=1e-10)
+
+
+def test_scalar_gaussians_match_closed_form():
+    # 1-D: (m1 - m2)^2 + (s1 - s2)^2 with standard deviations s1, s2.
+    assert frechet_distance([1.0], [[4.0]], [3.0], [[9.0]]) == pytest.approx(4.0 + 1.0)
+
+
+def test_distance_of_a_set_to_itself_is_zero_and_never_negative():
+    rng = np.random.default_rng(2)
+    for samples in (10, 64, 500):  # rank-deficient, barely full rank, comfortably full rank
+        mu, sigma = random_covariance(rng, 32, samples)
+        distance = frechet_distance(mu, sigma, mu, sigma)
+        assert 0.0 <= distance < 1e-6
+
+
+@pytest.mark.parametrize("samples", [8, 33, 400], ids=["rank-deficient", "near-singular", "full-rank"])
+def test_agrees_with_sqrtm_formulation(samples):
+    rng = np.random.default_rng(samples)
+    mu1, sigma1 = random_covariance(rng, 32, samples)
+    mu2, sigma2 = random_covariance(rng, 32, samples)
+    expected = sqrtm_reference(mu1, sigma1, mu2, sigma2)
+    assert frechet_distance(mu1, sigma1, mu2, sigma2) == pytest.approx(expected, rel=1e-6)
+
+
+def test_singular_first_covariance_uses_eigendecomposition_and_agrees():
+    # Rank 3 in 10 dimensions: Cholesky breaks down, the eigh-based factor must take over.
+    rng = np.random.default_rng(3)
+    low_rank = rng.normal(size=(10, 3))
+    sigma1 = low_rank @ low_rank.T
+    with pytest.raises(np.linalg.LinAlgError):
+        np.linalg.cholesky(sigma1)
+    _, sigma2 = random_covariance(rng, 10, 50)
+    mu = np.zeros(10)
+    expected = sqrtm_reference(mu, sigma1, mu, sigma2)
+    assert frechet_distance(mu, sigma1, mu, sigma2) == pytest.approx(expected, rel=1e-6)
+    assert frechet_distance(mu, sigma1, mu, sigma1) < 1e-6
+
+
+def test_zero_covariances_give_squared_mean_distance():
+    assert frechet_distance([0.0, 0.0], np.zeros((2, 2)), [3.0, 4.0], np.zeros((2, 2))) == pytest.approx(25.0)
+
+
+def test_score_warns_for_small_samples_and_reports_counts():
+    rng = np.random.default_rng(4)
+    small = FeatureStatistics.from_features(rng.normal(size=(8, 16)), extractor="toy")
+    large = FeatureStatistics.from_features(rng.normal(size=(100, 16)), extractor="toy")
+    with pytest.warns(SmallSampleWarning, match=r"N = 8 samples for 16 feature dimensions.*KID"):
+        score = frechet_score(large, small, name="fd_toy")
+    assert (score.name, score.n, score.n_reference) == ("fd_toy", 8, 100)
+    assert str(score).endswith("(N = 8, reference N = 100)")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert frechet_score(large, large, name="fd_toy").value < 1e-6
+
+
+def test_score_refuses_statistics_of_different_extractors():
+    rng = np.random.default_rng(5)
+    a = FeatureStatistics.from_features(rng.normal(size=(20, 3)), extractor="inception")
+    b = FeatureStatistics.from_features(rng.normal(size=(20, 3)), extractor="digits")
+    with pytest.raises(SpecError, match="different extractors: `inception` \\(reference\\) and `digits`"):
+        frechet_score(a, b)
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (([0, 0], np.eye(2), [0, 0, 0], np.eye(3)), r"`mu1` and `mu2` must have the same dimension. Received: 2 and 3"),
+        (([0, 0], np.eye(3), [0, 0], np.eye(2)), r"`sigma1` must have shape \(2, 2\). Received: shape=\(3, 3\)"),
+        (([0, 0], np.eye(2), [0, 0], [[1, 2], [0, 1]]), r"`sigma2` must be a symmetric covariance matrix"),
+        (([0, np.nan], np.eye(2), [0, 0], np.eye(2)), r"`mu1` contains NaN or infinite values"),
+    ],
+)
+def test_invalid_arguments_are_refused(arguments, message):
+    with pytest.raises(SpecError, match=message):
+        frechet_distance(*arguments)
