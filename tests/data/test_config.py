@@ -38,3 +38,13 @@ def test_defaults_leave_batch_size_and_seed_to_the_trainer():
     config = parse_data_config({"source": "digits"})
     assert (config.args, config.validation_split, config.normalize, config.batch_size, config.shuffle,
             config.seed, config.drop_remainder) == ({}, 0.2, None, None, True, None, False)
+
+
+def test_importing_kspec_data_and_checking_config_does_not_import_tensorflow():
+    import subprocess
+    import sys
+
+    code = ("import sys, kspec.data; kspec.data.parse_data_config({'source': 'shapes'}); "
+            "print('tensorflow' in sys.modules, 'keras' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["False", "False"]
