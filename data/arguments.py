@@ -201,7 +201,11 @@ class SourceArguments:
         return full
 
     def finish(self):
-        """Refuses arguments that no reader asked for (usually a misspelling)."""
+        """Refuses arguments that no reader asked for (usually a misspelling).
+
+        Sources call it once they have read their arguments, before any slow work; the pipeline calls it again
+        after the source returns, in case a source forgot.
+        """
         for name in self.args:
             if name not in self._read:
                 close = difflib.get_close_matches(str(name), sorted(self._read), n=1)

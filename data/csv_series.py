@@ -44,6 +44,7 @@ def csv_series(args):
     delimiter = args.string("delimiter", default=",")
     if len(delimiter) != 1:
         raise args.error("delimiter", f"expected one character. Received: delimiter={show(delimiter)}")
+    args.finish()
 
     with open(path, newline="") as handle:
         rows = list(csv.reader(handle, delimiter=delimiter))

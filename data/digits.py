@@ -32,6 +32,7 @@ def digits(args):
     size = args.size("size", default=None)
     target = args.choice("target", TARGETS, default="labels")
     limit = args.integer("limit", default=None, minimum=1)
+    args.finish()
     from sklearn.datasets import load_digits
 
     bunch = load_digits()

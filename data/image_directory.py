@@ -51,6 +51,7 @@ def image_directory(args):
     color_mode = args.choice("color_mode", ("grayscale", "rgb", "rgba"), default="rgb")
     target = args.choice("target", TARGETS, default="labels")
     num_classes = args.integer("num_classes", default=None, minimum=1)
+    args.finish()
 
     names = _image_files(path)
     if not names:

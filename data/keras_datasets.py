@@ -139,7 +139,7 @@ def _options(args):
         "target": args.choice("target", TARGETS, default="labels"),
         "limit": args.integer("limit", default=None, minimum=1),
     }
-    args.finish()  # before reading files: a misspelt argument should not wait for a large read
+    args.finish()
     return options
 
 

@@ -43,6 +43,7 @@ def npz(args):
     num_classes = args.integer("num_classes", default=None, minimum=1)
     value_range = args.numbers("value_range", default=None, length=2)
     add_channel_axis = args.boolean("add_channel_axis", default=False)
+    args.finish()
 
     try:
         archive = np.load(path, allow_pickle=False)

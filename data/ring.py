@@ -102,5 +102,6 @@ def ring(args):
     modes = args.integer("modes", default=8, minimum=1)
     radius = args.number("radius", default=2.0, above=0)
     std = args.number("std", default=0.02, above=0)
+    args.finish()
     points = sample_ring(count, modes=modes, radius=radius, std=std, seed=args.seed)
     return Examples(points, None, "generation", default_normalize="none")

@@ -122,6 +122,7 @@ def shapes(args):
     if not intensity_range[0] <= intensity_range[1] <= 1:
         raise args.error("intensity_range", "expected [low, high] with 0 <= low <= high <= 1. "
                                             f"Received: intensity_range={list(intensity_range)}")
+    args.finish()
     images, masks, _ = draw_shapes(count, size, seed=args.seed, max_shapes=max_shapes, noise=noise,
                                    radius_range=radius_range, intensity_range=intensity_range)
     return Examples(images, masks, "segmentation", num_classes=len(CLASS_NAMES), value_range=(0.0, 1.0),

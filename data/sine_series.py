@@ -67,5 +67,6 @@ def sine_series_source(args):
     if len(amplitudes) != len(periods):
         raise args.error("amplitudes", f"expected one amplitude per period ({len(periods)}). "
                                        f"Received: amplitudes={list(amplitudes)}")
+    args.finish()
     values = sine_series(length, periods=periods, amplitudes=amplitudes, trend=trend, noise=noise, seed=args.seed)
     return Series(values[:, None], window=window, horizon=horizon, stride=stride, feature_names=("value",))
