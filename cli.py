@@ -93,6 +93,20 @@ def build(spec, output, model_name, overrides, allow_imports):
 
 
 @main.command()
+@click.argument("spec", required=False, type=click.Path(dir_okay=False))
+@click.option("--out", type=click.Path(file_okay=False), help="Run directory (default: runs/<spec>-<time>).")
+@click.option("--resume", type=click.Path(file_okay=False), help="Continue the run in this directory from its last checkpoint.")
+@_spec_options
+@_reports_spec_errors
+def train(spec, out, resume, overrides, allow_imports):
+    """Train SPEC on the data its `data:` section names; write a run directory (spec, metrics, checkpoints, logs)."""
+    from kspec.training.train import train as run_training
+
+    run = run_training(spec, overrides=overrides, allow_imports=allow_imports, out=out, resume=resume)
+    click.echo(f"run directory: {run.path} (metrics.csv, checkpoints/best.keras, logs/ for TensorBoard)")
+
+
+@main.command()
 def schema():
     """Print kspec's JSON Schema (draft 2020-12) for editors and other tools."""
     import json

@@ -12,6 +12,7 @@ from kspec.builder.checks import check_resolved
 from kspec.builder.loader import load_document
 from kspec.builder.resolver import resolve
 from kspec.builder.schema import check_schema, load_schema
+from kspec.builder.training_checks import check_training
 from kspec.errors import Problem, SpecError
 
 __all__ = ["load_spec", "validate", "build", "load_schema", "SpecError", "Problem"]
@@ -36,7 +37,7 @@ def load_spec(path, overrides=(), allow_imports=()):
     if problems:
         raise SpecError(problems)
     resolved = resolve(document, str(path))
-    problems = check_resolved(resolved, allow_imports)
+    problems = check_resolved(resolved, allow_imports) + check_training(resolved)
     if problems:
         raise SpecError(problems)
     return resolved

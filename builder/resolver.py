@@ -10,7 +10,7 @@
 
 import difflib
 
-from kspec.builder.document import format_path, mark_at
+from kspec.builder.document import MarkedDict, MarkedList, format_path, mark_at, mark_of
 from kspec.builder.expressions import ExpressionError, interpolate, is_expression
 from kspec.builder.graph import LayerCall, ModelGraph, ModelInput, Node, ResolvedSpec
 from kspec.builder.keras_catalog import layer_names, load_table, lookup_layer
@@ -47,6 +47,13 @@ def resolve(document, file="<spec>"):
     models = {}
     for model_name in document.get("models", {}):
         models[model_name] = _ModelResolver(document, model_name, params, problems).resolve()
+    sections = {}
+    for section in ("training", "data"):
+        if section in document:
+            try:
+                sections[section] = _interpolate_deep(document[section], params)
+            except ExpressionError as error:
+                problems.append(Problem(str(error), section, mark_at(document, (section,))))
     if problems:
         raise SpecError(problems)
     return ResolvedSpec(
@@ -55,8 +62,8 @@ def resolve(document, file="<spec>"):
         params=params,
         metadata=document.get("metadata", {}) or {},
         imports=list(document.get("imports", []) or []),
-        training=document.get("training"),
-        data=document.get("data"),
+        training=sections.get("training"),
+        data=sections.get("data"),
         document=document,
     )
 
@@ -73,10 +80,16 @@ def _evaluate_params(document, path, scope, problems):
 
 
 def _interpolate_deep(value, scope):
+    """Interpolates every string below `value`; mappings and lists keep their marks."""
     if isinstance(value, dict):
-        return {k: _interpolate_deep(v, scope) for k, v in value.items()}
+        result = MarkedDict(mark=getattr(value, "mark", None))
+        for key, item in value.items():
+            result.set_marked(key, _interpolate_deep(item, scope), mark_of(value, key, of_key=True), mark_of(value, key))
+        return result
     if isinstance(value, list):
-        return [_interpolate_deep(v, scope) for v in value]
+        result = MarkedList([_interpolate_deep(v, scope) for v in value], mark=getattr(value, "mark", None))
+        result.item_marks = list(getattr(value, "item_marks", []))
+        return result
     return interpolate(value, scope)
 
 

@@ -1,0 +1,1 @@
+"""Training runs: run directories, atomic checkpoints with resume, and `kspec train` for supervised specs."""

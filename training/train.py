@@ -1,0 +1,37 @@
+"""The one entry point of `kspec train`: picks the trainer named in the spec and runs it in a run directory."""
+
+from kspec import builder
+from kspec.errors import SpecError
+from kspec.training.config import TrainingConfig
+from kspec.training.run_directory import RunDirectory
+
+
+def train(spec_path=None, *, overrides=(), allow_imports=(), out=None, resume=None, verbose="auto"):
+    """Trains a spec (or resumes a run) and returns the `RunDirectory`.
+
+    Args:
+        spec_path: the spec file; not needed with `resume` (the run keeps its resolved spec).
+        overrides: `--set` values, applied before training (not allowed with `resume`).
+        allow_imports: modules the spec may import user layers from.
+        out: run directory of a new run.
+        resume: path of a run directory to continue.
+    """
+    if resume is not None:
+        if overrides:
+            raise SpecError("a resumed run keeps its own spec; drop --set (or start a new run)", path="--set")
+        run = RunDirectory.open(resume)
+        spec = builder.load_spec(run.spec_file, allow_imports=allow_imports)
+    else:
+        if spec_path is None:
+            raise SpecError("give a SPEC to train, or --resume RUN_DIR", path="SPEC")
+        run = None
+        spec = builder.load_spec(spec_path, overrides, allow_imports)
+    if spec.data is None:
+        raise SpecError("the spec has no `data:` section saying what to train on", path="data")
+    config = TrainingConfig.from_spec(spec)
+    if config.trainer != "supervised":
+        raise SpecError(f"trainer `{config.trainer}` is not wired into `kspec train` yet; use the Python API "
+                        f"kspec.trainers for now", path="training.trainer")
+    from kspec.training.supervised import train as train_supervised
+
+    return train_supervised(spec, out=out, resume=run, verbose=verbose)
