@@ -32,7 +32,7 @@ def train(spec, *, out=None, resume=None, verbose="auto"):
     run = resume or RunDirectory.create(spec, out, required_bytes=checkpoint_bytes(model))
 
     data = load_data(spec.data, batch_size=config.batch_size, seed=config.seed)
-    check_keras_model(data.info, model, model=config.model)
+    check_keras_model(data.info, model, model=f"models.{config.model}")
 
     model.compile(
         optimizer=keras_optimizer(config.optimizer, config.learning_rate_schedule),
@@ -52,6 +52,7 @@ def train(spec, *, out=None, resume=None, verbose="auto"):
             epochs=config.epochs,
             initial_epoch=initial_epoch,
             steps_per_epoch=config.steps_per_epoch,
+            shuffle=False,  # the tf.data pipeline shuffles, seeded, itself
             callbacks=callbacks,
             verbose=verbose,
         )
