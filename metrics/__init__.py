@@ -1,0 +1,39 @@
+"""Generative-model metrics: FID, Inception Score and KID, as functions on numpy arrays and as Keras callbacks.
+
+- `kspec.metrics.frechet.frechet_distance(mu1, sigma1, mu2, sigma2)`
+- `kspec.metrics.statistics.FeatureStatistics` (streaming mean/covariance, `.npz` save/load)
+- `kspec.metrics.inception_score.inception_score(probs, splits=10, seed=0)`
+- `kspec.metrics.kid.kernel_inception_distance(real_features, generated_features, ...)`
+- `kspec.metrics.extractors.KerasExtractor`, `InceptionExtractor`
+- `kspec.metrics.callbacks.FID`, `InceptionScore`, `KID`
+- `kspec.metrics.evaluation.evaluate(...)`, `reference_statistics(...)`
+
+Importing this package registers the callbacks in `kspec.registry.METRICS` as "fid", "inception_score" and
+"kid" without importing Keras: each entry imports `kspec.metrics.callbacks` only when called.
+"""
+
+from kspec.registry import METRICS
+
+
+@METRICS.register("fid")
+def make_fid_callback(**config):
+    """Builds a `kspec.metrics.callbacks.FID` callback from keyword arguments."""
+    from kspec.metrics.callbacks import FID
+
+    return FID(**config)
+
+
+@METRICS.register("inception_score")
+def make_inception_score_callback(**config):
+    """Builds a `kspec.metrics.callbacks.InceptionScore` callback from keyword arguments."""
+    from kspec.metrics.callbacks import InceptionScore
+
+    return InceptionScore(**config)
+
+
+@METRICS.register("kid")
+def make_kid_callback(**config):
+    """Builds a `kspec.metrics.callbacks.KID` callback from keyword arguments."""
+    from kspec.metrics.callbacks import KID
+
+    return KID(**config)

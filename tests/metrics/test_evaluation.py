@@ -1,0 +1,72 @@
+"""Scoring against real data: caching of the real side, labels, and agreement with the metric functions."""
+
+import os
+
+import numpy as np
+import pytest
+
+from kspec.errors import SpecError
+from kspec.metrics.evaluation import evaluate, reference_features, reference_statistics
+from kspec.metrics.frechet import frechet_distance
+from kspec.metrics.statistics import FeatureStatistics
+
+
+def images(seed, count=48, shift=0.0):
+    return np.random.default_rng(seed).uniform(size=(count, 6, 6, 1)).astype("float32") + shift
+
+
+def test_reference_statistics_are_cached_by_data_id_and_extractor(tmp_path, toy_extractor):
+    stats = reference_statistics(images(0), toy_extractor, data_id="toy-set", cache_dir=tmp_path)
+    path = tmp_path / "toy-set-toy-statistics.npz"
+    assert path.is_file()
+    # A second call reads the cache: different data under the same id gives the cached numbers.
+    cached = reference_statistics(images(1), toy_extractor, data_id="toy-set", cache_dir=tmp_path)
+    np.testing.assert_array_equal(cached.mean, stats.mean)
+    assert cached.count == 48 and cached.extractor == "toy"
+
+
+def test_arrays_without_data_id_are_keyed_by_their_content(tmp_path, toy_extractor):
+    reference_statistics(images(0), toy_extractor, cache_dir=tmp_path)
+    reference_statistics(images(0), toy_extractor, cache_dir=tmp_path)
+    reference_statistics(images(1), toy_extractor, cache_dir=tmp_path)
+    assert len(os.listdir(tmp_path)) == 2
+
+
+def test_iterables_without_data_id_are_not_cached(tmp_path, toy_extractor):
+    stats = reference_statistics(iter([images(0)[:20], images(0)[20:]]), toy_extractor, cache_dir=tmp_path)
+    assert stats.count == 48 and os.listdir(tmp_path) == []
+
+
+def test_saved_statistics_of_another_extractor_are_refused(tmp_path, toy_extractor):
+    path = FeatureStatistics.from_features(np.ones((3, 5)) * [[0], [1], [2]], extractor="inception").save(tmp_path / "s.npz")
+    with pytest.raises(SpecError, match="computed with extractor `inception`, not `toy`"):
+        reference_statistics(path, toy_extractor)
+
+
+def test_reference_features_round_trip_the_cache(tmp_path, toy_extractor):
+    first = reference_features(images(0), toy_extractor, data_id="real", cache_dir=tmp_path)
+    again = reference_features(images(5), toy_extractor, data_id="real", cache_dir=tmp_path)
+    np.testing.assert_array_equal(first, again)
+    assert first.shape == (48, 5)
+
+
+def test_evaluate_labels_scores_with_the_extractor_and_agrees_with_the_formulas(tmp_path, toy_extractor):
+    real, fake = images(0), images(1, shift=0.3)
+    scores = evaluate(fake, toy_extractor, real=real, cache_dir=tmp_path, splits=4)
+    assert sorted(scores) == ["fd_toy", "is_toy", "kid_toy"]
+    real_features, fake_features = toy_extractor.features(real), toy_extractor.features(fake)
+    expected = frechet_distance(
+        real_features.mean(0), np.cov(real_features, rowvar=False), fake_features.mean(0), np.cov(fake_features, rowvar=False)
+    )
+    assert scores["fd_toy"].value == pytest.approx(expected, rel=1e-6)
+    assert (scores["fd_toy"].n, scores["fd_toy"].n_reference) == (48, 48)
+    assert 1.0 <= scores["is_toy"].value <= 4.0
+    assert scores["kid_toy"].value > 0
+
+
+def test_evaluate_needs_real_data_for_fid_and_kid(toy_extractor):
+    with pytest.raises(SpecError, match="`fid` and `kid` compare with real data"):
+        evaluate(images(0), toy_extractor, metrics=("fid",))
+    with pytest.raises(SpecError, match="unknown metric\\(s\\) 'fidd'"):
+        evaluate(images(0), toy_extractor, metrics=("fidd",))
+    assert list(evaluate(images(0), toy_extractor, metrics=("inception_score",))) == ["is_toy"]
