@@ -34,7 +34,7 @@ def test_training_lowers_the_loss_on_fixed_data(vae_models, tiny):
     vae = compiled_vae(*vae_models)
     images = tiny.images(32, seed=1)
     before = vae.evaluate(images, batch_size=32, verbose=0, return_dict=True)["reconstruction_loss"]
-    vae.fit(images, batch_size=32, epochs=30, verbose=0)
+    vae.fit(np.tile(images, (30, 1, 1, 1)), batch_size=32, epochs=1, verbose=0)  # 30 steps, one epoch
     after = vae.evaluate(images, batch_size=32, verbose=0, return_dict=True)["reconstruction_loss"]
     assert after < before
 
