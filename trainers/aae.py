@@ -96,6 +96,10 @@ class AAE(keras.Model):
         if g_optimizer is None:
             g_optimizer = self.ae_optimizer.__class__.from_config(self.ae_optimizer.get_config())
         self.g_optimizer = keras.optimizers.get(g_optimizer)
+        # Built now, not lazily inside the first (possibly distributed) step; see `GAN.compile`.
+        self.ae_optimizer.build(self.encoder.trainable_variables + self.decoder.trainable_variables)
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+        self.g_optimizer.build(self.encoder.trainable_variables)
 
     @property
     def metrics(self):
