@@ -107,6 +107,23 @@ def train(spec, out, resume, overrides, allow_imports):
 
 
 @main.command()
+@click.argument("run_dir", type=click.Path(file_okay=False, exists=True))
+@click.option("--model", "model_name", help="Which model of the run to export (default: the trained one).")
+@click.option("--format", "export_format", type=click.Choice(["saved_model", "onnx", "litert"]), default="saved_model",
+              show_default=True, help="Export format.")
+@click.option("--checkpoint", type=click.Choice(["best", "last"]), default="best", show_default=True,
+              help="Which checkpoint's weights to export.")
+@click.option("-o", "--output", required=True, type=click.Path(), help="Export directory (replaced atomically).")
+@_reports_spec_errors
+def export(run_dir, model_name, export_format, checkpoint, output):
+    """Export a trained model of RUN_DIR, e.g. as a SavedModel that plain TensorFlow loads and serves."""
+    from kspec.training.exporting import export_run
+
+    path = export_run(run_dir, output, model_name=model_name, export_format=export_format, checkpoint=checkpoint)
+    click.echo(f"exported to {path}")
+
+
+@main.command()
 def schema():
     """Print kspec's JSON Schema (draft 2020-12) for editors and other tools."""
     import json
