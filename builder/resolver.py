@@ -23,6 +23,10 @@ MODEL_OP = "model"  # `{model: encoder}` uses another model of the spec as a lay
 PREVIOUS = "previous"  # in `from:`, the node before this one
 
 
+class _TooLarge(Exception):
+    """Stops expanding a model that passed MAX_NODES (the problem is already recorded)."""
+
+
 class _Ref:
     """A reference to a node or input: either a pending node object or a qualified name."""
 
@@ -112,6 +116,7 @@ class _ModelResolver:
         self.aliases = {}  # block call name -> _Ref to the block's output
         self.explicit = {}  # qualified name -> _Pending
         self.block_stack = []
+        self.iterations = 0
         self.table = load_table()
         self.blocks = document.get("blocks", {}) or {}
         self.scope = _evaluate_params(document, (*self.base, "params"), spec_params, problems)
@@ -134,7 +139,11 @@ class _ModelResolver:
         model = self.document["models"][self.name]
         inputs = self.resolve_inputs(model)
         first = _Ref(inputs[0].name) if len(inputs) == 1 else None
-        last = self.expand(model["layers"], (*self.base, "layers"), self.scope, "", {}, first, "")
+        try:
+            last = self.expand(model["layers"], (*self.base, "layers"), self.scope, "", {}, first, "")
+        except _TooLarge:
+            return ModelGraph(self.name, inputs, [], [], mark_at(self.document, self.base),
+                              format_path(self.document, self.base))
         names = self.assign_names()
         input_names = {i.name for i in inputs}
         for name in names.keys() & input_names:
@@ -178,10 +187,6 @@ class _ModelResolver:
         """Expands a list of nodes; returns a `_Ref` to the last one (the default input of what follows)."""
         for index, item in enumerate(items):
             item_path = (*path, index)
-            if len(self.pending) > MAX_NODES:
-                self.fail(f"the model has more than {MAX_NODES} layers after repetition; is a `repeat` count too large?",
-                          item_path, context)
-                return previous
             ops = [key for key in item if key not in _NODE_KEYS]
             if MODEL_OP in ops and len(ops) == 1:
                 ops = [MODEL_OP]
@@ -214,6 +219,10 @@ class _ModelResolver:
             if qualified:
                 self.register_name(qualified, pending, item_path, context)
             self.pending.append(pending)
+            if len(self.pending) > MAX_NODES:
+                self.fail(f"the model has more than {MAX_NODES} layers after repetition; is a `repeat` count too large?",
+                          item_path, context)
+                raise _TooLarge()
             previous = _Ref(pending)
         return previous
 
@@ -241,10 +250,13 @@ class _ModelResolver:
                 previous = refs[0]
         variable = item.get("as", "i")
         for iteration in range(count):
+            # Nested repeats of nothing (`repeat: 0` inside) add no layers but still cost time: bound them too.
+            self.iterations += 1
+            if self.iterations > 10 * MAX_NODES:
+                self.fail(f"repetitions nest to more than {10 * MAX_NODES} iterations", (*path, "repeat"), context)
+                raise _TooLarge()
             previous = self.expand(item["layers"], (*path, "layers"), {**scope, variable: iteration}, prefix,
                                    block_inputs, previous, context)
-            if len(self.pending) > MAX_NODES:
-                break
         return previous
 
     def expand_block(self, block_name, item, path, scope, prefix, name, refs, context):

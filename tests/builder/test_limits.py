@@ -1,0 +1,56 @@
+"""Resource limits fail fast with a clear message (see README, Security)."""
+
+from support import run_cli
+
+
+def test_extends_chain_deeper_than_the_limit_is_refused(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "s0.yaml").write_text("kspec: 1\n")
+    for i in range(1, 11):
+        (tmp_path / f"s{i}.yaml").write_text(f"extends: s{i - 1}.yaml\n")
+    result = run_cli("validate", "s10.yaml")
+    assert result.exit_code == 1
+    assert result.stderr.strip() == "s2.yaml: extends: `extends` chain is deeper than 8 files"
+
+
+def test_layer_count_after_repetition_is_bounded(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "spec.yaml").write_text(
+        "kspec: 1\nmodels:\n  net:\n    inputs: {x: [4]}\n    layers:\n"
+        "      - repeat: 1000\n        layers:\n          - repeat: 1000\n            layers:\n              - dense: {units: 4}\n"
+    )
+    result = run_cli("validate", "spec.yaml")
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        "spec.yaml:10:17: models.net.layers[0].layers[0].layers[0]: the model has more than 10000 layers after "
+        "repetition; is a `repeat` count too large?"
+    )
+
+
+def test_block_nesting_is_bounded(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    blocks = "".join(f"  b{i}:\n    layers:\n      - b{i + 1}: {{}}\n" for i in range(20))
+    blocks += "  b20:\n    layers:\n      - dense: {units: 2}\n"
+    (tmp_path / "spec.yaml").write_text(
+        f"kspec: 1\nblocks:\n{blocks}models:\n  net:\n    inputs: {{x: [4]}}\n    layers:\n      - b0: {{}}\n"
+    )
+    result = run_cli("validate", "spec.yaml")
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("spec.yaml:50:9: blocks.b15.layers[0]: blocks nest deeper than 16 calls (in block `b15`")
+
+
+def test_nested_empty_repetition_is_bounded(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "spec.yaml").write_text(
+        "kspec: 1\nmodels:\n  net:\n    inputs: {x: [4]}\n    layers:\n"
+        "      - repeat: 10000\n        layers:\n          - repeat: 10000\n            layers:\n"
+        "              - repeat: 0\n                layers: [{dense: {units: 2}}]\n"
+        "      - dense: {units: 2}\n"
+    )
+    result = run_cli("validate", "spec.yaml")
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        "spec.yaml:8:21: models.net.layers[0].layers[0].repeat: repetitions nest to more than 100000 iterations"
+    )
