@@ -48,21 +48,26 @@ def test_train_writes_a_complete_run_directory(tmp_path):
     assert os.listdir(run / "logs"), "TensorBoard logs are written"
 
 
-def test_resume_after_kill_9_finishes_with_continuous_metrics_and_optimizer_state(tmp_path):
+@pytest.mark.slow
+@pytest.mark.parametrize("committed", [0, 1, 2], ids=["during-first-epoch", "after-1-epoch", "after-2-epochs"])
+def test_resume_after_kill_9_finishes_with_continuous_metrics_and_optimizer_state(tmp_path, committed):
     run = tmp_path / "run"
     command = [sys.executable, "-m", "kspec.cli", "train", CNN, "--out", str(run),
                "--set", "data.args.limit=400", "--set", "training.epochs=4", "--set", "training.batch_size=16"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while time.time() < deadline and process.poll() is None:
-        if (run / "checkpoints" / "state.json").exists() and state(run)["epoch"] >= 1:
+        if committed == 0 and (run / "metrics.csv").exists() is False and (run / "logs").exists():
+            time.sleep(0.3)  # inside the first epoch
             break
-        time.sleep(0.05)
+        if (run / "checkpoints" / "state.json").exists() and state(run)["epoch"] >= committed > 0:
+            break
+        time.sleep(0.02)
     assert process.poll() is None, "training ended before it could be interrupted"
     process.send_signal(signal.SIGKILL)
     process.wait()
-    interrupted_at = state(run)["epoch"]
-    assert 1 <= interrupted_at < 4
+    interrupted_at = state(run)["epoch"] if (run / "checkpoints" / "state.json").exists() else 0
+    assert committed <= interrupted_at < 4
 
     result = run_cli("train", "--resume", run)
     assert result.exit_code == 0, result.output
