@@ -2,7 +2,7 @@
 
 Importing this package is cheap; the trainers, losses and priors (and TensorFlow) load on first use:
 `from kspec.trainers import VAE` or `kspec.trainers.load_all()`, which also fills `kspec.registry.TRAINERS`,
-`LOSSES` and `PRIORS`.
+`LOSSES` and `PRIORS`. `build_trainer(name, models, options)` is the entry point for spec-driven code.
 """
 
 import importlib
@@ -13,6 +13,7 @@ _MODULES = {
     "AAE": "kspec.trainers.aae",
     "SampleGrid": "kspec.trainers.sample_grid",
     "interpolate": "kspec.trainers.interpolation",
+    "build_trainer": "kspec.trainers.build",
 }
 
 

@@ -5,7 +5,7 @@ import importlib
 
 import pytest
 
-MODULES = ["gan_losses", "vae_losses", "priors", "gradients", "batches", "interpolation", "sample_grid", "vae", "gan", "aae"]
+MODULES = ["build", "gan_losses", "vae_losses", "priors", "gradients", "batches", "interpolation", "sample_grid", "vae", "gan", "aae"]
 
 
 @pytest.mark.parametrize("name", MODULES)
