@@ -9,8 +9,8 @@ Compared in one run, alternating, medians of several repetitions (the machines a
 The two references are written here from their formulas. Relative differences are |ours - ref| / |ref|,
 and each method's error against a distance computed from an exact factor of S1 (see `gaussian_pair`).
 Cases: two similar full-rank covariances (N = 4d samples, the usual FID regime, where the small distance
-makes rounding errors count most) and a rank-deficient first covariance (N = d / 2, Cholesky fails and the
-eigendecomposition path runs).
+makes rounding errors count most); a rank-deficient S1 (N = d / 2) with a full-rank S2, where S2's Cholesky
+factor is used; and both rank-deficient, where the eigendecomposition path runs.
 
 Then the FID callback: one `on_epoch_end` with a toy extractor whose feature layer has d units, split into
 sampling + forward pass (the network's cost) and the rest (statistics and distance: the metric machinery).
@@ -43,7 +43,7 @@ def fd_eigvals(mu1, sigma1, mu2, sigma2):
     return float(np.sum((mu1 - mu2) ** 2) + np.trace(sigma1) + np.trace(sigma2) - 2 * trace_sqrt)
 
 
-def gaussian_pair(dim, samples, seed):
+def gaussian_pair(dim, samples, other_samples, seed):
     """Moments of two feature sets whose generating maps differ by 10% (a realistic, small FID), and the
     distance computed through the exact factor S1 = Xc^T Xc / (N - 1) of the first set's centred features,
     an N x N eigenproblem free of the rounding noise in S1's null space; only when N <= d (for N > d the
@@ -52,7 +52,7 @@ def gaussian_pair(dim, samples, seed):
     mixing = rng.normal(size=(dim, dim)) / np.sqrt(dim)
     perturbed = mixing + 0.1 * rng.normal(size=(dim, dim)) / np.sqrt(dim)
     x = rng.normal(size=(samples, dim)) @ mixing
-    y = rng.normal(size=(max(samples, 2 * dim), dim)) @ perturbed + 0.05
+    y = rng.normal(size=(other_samples, dim)) @ perturbed + 0.05
     mu1, sigma1, mu2, sigma2 = x.mean(0), np.cov(x, rowvar=False), y.mean(0), np.cov(y, rowvar=False)
     if samples > dim:
         return (mu1, sigma1, mu2, sigma2), None
@@ -136,12 +136,14 @@ def main():
     sys.path.insert(0, os.path.dirname(REPO))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     print(f"d = {args.dim}, {args.repeats} repetitions, medians; numpy {np.__version__}, scipy {scipy.__version__}")
-    bench_distance(
-        f"similar full-rank covariances (N = {4 * args.dim})", gaussian_pair(args.dim, 4 * args.dim, 0), args.repeats
-    )
-    bench_distance(
-        f"rank-deficient first covariance (N = {args.dim // 2})", gaussian_pair(args.dim, args.dim // 2, 1), args.repeats
-    )
+    d = args.dim
+    cases = [
+        (f"similar full-rank covariances (N = {4 * d} and {4 * d}): Cholesky of S1", (4 * d, 4 * d)),
+        (f"rank-deficient S1 (N = {d // 2}), full-rank S2 (N = {2 * d}): Cholesky of S2", (d // 2, 2 * d)),
+        (f"both rank-deficient (N = {d // 2} and {d // 2}): eigendecomposition of S1", (d // 2, d // 2)),
+    ]
+    for seed, (label, (samples, other_samples)) in enumerate(cases):
+        bench_distance(label, gaussian_pair(d, samples, other_samples, seed), args.repeats)
     bench_callback(args.dim, args.callback_samples, max(3, args.repeats // 2))
 
 

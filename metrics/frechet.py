@@ -5,9 +5,9 @@
 Tr sqrt(S1 S2) is the sum of the square roots of the eigenvalues of S1 S2. That product is not symmetric, but
 for any factor S1 = F F^T it is F (F^T S2) while F^T S2 F = (F^T S2) F, and XY and YX have the same
 eigenvalues; F^T S2 F is symmetric positive semi-definite, so a symmetric eigensolver applies (no general matrix
-square root, no complex arithmetic, no eigenvalues of a non-symmetric matrix). F is the Cholesky factor when S1
-is positive definite and V diag(sqrt(w)) from the eigendecomposition S1 = V diag(w) V^T when it is singular
-(N <= d samples), where Cholesky breaks down.
+square root, no complex arithmetic, no eigenvalues of a non-symmetric matrix). F is the Cholesky factor of S1 (or of S2,
+with the roles swapped, since S2 S1 has the same eigenvalues) and, when both are singular (N <= d samples)
+and Cholesky breaks down, V diag(sqrt(w)) from the eigendecomposition S1 = V diag(w) V^T.
 """
 
 import warnings
@@ -98,16 +98,23 @@ def _symmetric_similar_product(sigma1, sigma2):
     """A symmetric PSD matrix with the eigenvalues of sigma1 @ sigma2.
 
     With any factor sigma1 = F F^T, F^T sigma2 F has the eigenvalues of F F^T sigma2. Cholesky gives F in
-    d^3/3 flops and is backward stable whenever it completes; when sigma1 is singular (N <= d samples) it
-    breaks down, and F = V diag(sqrt(w)) from the eigendecomposition sigma1 = V diag(w) V^T is used instead.
+    d^3/3 flops and is backward stable whenever it completes. It breaks down when sigma1 is singular (N <= d
+    samples); since sigma2 sigma1 has the same eigenvalues, sigma2's Cholesky factor is tried next (typically
+    the reference set is large and only the generated set small), and when both are singular
+    F = V diag(sqrt(w)) from the eigendecomposition sigma1 = V diag(w) V^T, which always exists.
     """
-    try:
-        factor = np.linalg.cholesky(sigma1)
-    except np.linalg.LinAlgError:
+    for first, second in ((sigma1, sigma2), (sigma2, sigma1)):
+        try:
+            factor = np.linalg.cholesky(first)
+            break
+        except np.linalg.LinAlgError:
+            continue
+    else:
         eigenvalues, eigenvectors = np.linalg.eigh(sigma1)
         # Eigenvalues of a PSD matrix that rounding pushed slightly below zero are zero.
         factor = eigenvectors * np.sqrt(np.clip(eigenvalues, 0.0, None))[None, :]
-    middle = factor.T @ sigma2 @ factor
+        second = sigma2
+    middle = factor.T @ second @ factor
     return (middle + middle.T) / 2
 
 

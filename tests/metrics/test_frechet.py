@@ -63,18 +63,36 @@ def test_agrees_with_sqrtm_formulation(samples):
     assert frechet_distance(mu1, sigma1, mu2, sigma2) == pytest.approx(expected, rel=1e-6)
 
 
-def test_singular_first_covariance_uses_eigendecomposition_and_agrees():
-    # Rank 3 in 10 dimensions: Cholesky breaks down, the eigh-based factor must take over.
+def low_rank_covariance(rng, dim, rank):
+    factor = rng.normal(size=(dim, rank))
+    return factor @ factor.T
+
+
+def test_singular_first_covariance_agrees():
+    # Rank 3 in 10 dimensions: Cholesky of sigma1 breaks down; sigma2's factor is used with roles swapped.
     rng = np.random.default_rng(3)
-    low_rank = rng.normal(size=(10, 3))
-    sigma1 = low_rank @ low_rank.T
+    sigma1 = low_rank_covariance(rng, 10, 3)
     with pytest.raises(np.linalg.LinAlgError):
         np.linalg.cholesky(sigma1)
     _, sigma2 = random_covariance(rng, 10, 50)
     mu = np.zeros(10)
     expected = sqrtm_reference(mu, sigma1, mu, sigma2)
     assert frechet_distance(mu, sigma1, mu, sigma2) == pytest.approx(expected, rel=1e-6)
-    assert frechet_distance(mu, sigma1, mu, sigma1) < 1e-6
+    assert frechet_distance(mu, sigma2, mu, sigma1) == pytest.approx(expected, rel=1e-6)
+
+
+def test_both_covariances_singular_use_eigendecomposition_and_agree():
+    # Neither has a Cholesky factor; the distance through F = V sqrt(w) must still match, and an exact
+    # factor of sigma1 (the low-rank matrix itself) gives the noise-free value to compare with.
+    rng = np.random.default_rng(6)
+    factor = rng.normal(size=(12, 4))
+    sigma1, sigma2 = factor @ factor.T, low_rank_covariance(rng, 12, 5)
+    mu1, mu2 = rng.normal(size=12), rng.normal(size=12)
+    small = factor.T @ sigma2 @ factor
+    exact = np.sum((mu1 - mu2) ** 2) + np.trace(sigma1) + np.trace(sigma2) - 2 * np.sqrt(np.clip(np.linalg.eigvalsh(small), 0, None)).sum()
+    assert frechet_distance(mu1, sigma1, mu2, sigma2) == pytest.approx(exact, rel=1e-9)
+    assert frechet_distance(mu1, sigma1, mu2, sigma2) == pytest.approx(sqrtm_reference(mu1, sigma1, mu2, sigma2), rel=1e-6)
+    assert frechet_distance(mu1, sigma1, mu1, sigma1) < 1e-6
 
 
 def test_zero_covariances_give_squared_mean_distance():
