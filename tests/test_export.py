@@ -255,10 +255,32 @@ def test_onnx_without_its_packages_says_what_to_install(tmp_path, monkeypatch):
     assert os.listdir(tmp_path) == []
 
 
-def test_mismatched_output_names_name_the_argument(tmp_path):
-    with pytest.raises(ValueError, match=r"Invalid value for argument `output_names`: expected 2 names"):
-        export_small(tmp_path / "export", output_names=["only_one"])
+@pytest.mark.parametrize("arguments, message", [
+    ({"output_names": ["only_one"]}, "Invalid value for argument `output_names`: expected 2 names, one per output "
+                                     "of model `small`. Received: output_names=['only_one']"),
+    ({"input_names": ["a", "a"]}, "Invalid value for argument `input_names`: expected distinct names. Received: "
+                                  "input_names=['a', 'a'] (repeated: a)"),
+    ({"metadata": {"export": 1}}, "Invalid value for argument `metadata`: the key `export` is reserved for kspec's "
+                                  "own record. Received keys: ['export']"),
+    ({"metadata": {"when": object}}, "Invalid value for argument `metadata`: expected a JSON-serialisable dict. "
+                                     "Object of type type is not JSON serializable"),
+])
+def test_bad_arguments_fail_before_anything_is_written(tmp_path, arguments, message):
+    from kspec.export import export_model
+
+    with pytest.raises(ValueError) as error:
+        export_model(small_model(), str(tmp_path / "export"), **arguments)
+    assert str(error.value) == message
     assert os.listdir(tmp_path) == []
+
+
+def test_docstring_example_runs():
+    import doctest
+
+    import kspec.export
+
+    results = doctest.testmod(kspec.export)
+    assert results.attempted > 0 and results.failed == 0
 
 
 def packages_installed(*names):
@@ -272,6 +294,7 @@ def packages_installed(*names):
     return True
 
 
+@pytest.mark.filterwarnings("ignore::FutureWarning")  # Keras' tf2onnx patch probes `np.object`
 def test_onnx_export_names_inputs_and_outputs_or_says_what_to_install(tmp_path):
     target = tmp_path / "export"
     if not packages_installed("tf2onnx", "onnx", "onnxruntime"):
@@ -308,6 +331,7 @@ def test_onnx_export_of_a_random_sampling_layer_is_refused(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+@pytest.mark.filterwarnings("ignore:.*tf.lite.Interpreter is deprecated:UserWarning")
 def test_litert_export_names_inputs_and_outputs(tmp_path):
     import tensorflow as tf
 
