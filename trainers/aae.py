@@ -74,7 +74,7 @@ class AAE(keras.Model):
             )
         self.reconstruction_loss_fn = get_reconstruction_loss(reconstruction)
         self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.seed_generator = gradients.PerReplicaSeedGenerator(seed)
         self.reconstruction_loss_tracker = keras.metrics.Mean(name="reconstruction_loss")
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")

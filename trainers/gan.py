@@ -83,7 +83,7 @@ class GAN(keras.Model):
         self.latent_dim = int(generator.inputs[0].shape[-1])
         self.prior = get_prior(prior, self.latent_dim)
         self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.seed_generator = gradients.PerReplicaSeedGenerator(seed)
         self.ema_generator = _clone_with_weights(generator) if ema_decay is not None else None
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")

@@ -47,6 +47,10 @@ SCRIPT = textwrap.dedent(
     results["gan"] = finite(history) and sorted(history.history) == ["d_loss", "g_loss", "gradient_penalty"]
     results["gan_steps"] = [int(keras.ops.convert_to_numpy(o.iterations)) for o in (gan.d_optimizer, gan.g_optimizer)]
 
+    draws = strategy.run(tf.function(lambda: gan.prior.sample(2, seed=gan.seed_generator)))
+    first, second = (keras.ops.convert_to_numpy(d) for d in strategy.experimental_local_results(draws))
+    results["replicas_draw_different_latents"] = not np.allclose(first, second)
+
     with strategy.scope():
         aae = AAE(*build_aae_models(), prior="gaussian_mixture", reconstruction="mse", seed=0)
         aae.compile(ae_optimizer="adam", d_optimizer="adam")
@@ -91,5 +95,6 @@ def test_trainers_run_under_mirrored_strategy_with_two_devices():
     assert results["replicas"] == 2
     assert results["vae"] and results["gan"] and results["aae"]
     assert results["gan_steps"] == [4, 2]  # 2 batches, n_critic=2
+    assert results["replicas_draw_different_latents"]
     # Gradients are summed over replicas, so each replica's loss is scaled by 1/2: same step as one device.
     assert results["max_weight_difference"] < 1e-6
