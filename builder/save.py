@@ -6,14 +6,27 @@ import tempfile
 from kspec.errors import SpecError
 
 
+WEIGHTS_SUFFIX = ".weights.h5"
+
+
 def save_model_atomic(model, path):
-    """Saves `model` to `path` (`.keras`) through a temporary file in the same directory and `os.replace`."""
+    """Saves `model` to `path` through a temporary file in the same directory and `os.replace`.
+
+    A `.keras` path gets the whole model; a `.weights.h5` path only its weights and optimizer state (for
+    trainer models such as `VAE`, which are rebuilt from the spec rather than deserialized).
+    """
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=".keras", dir=directory)
+    weights_only = path.endswith(WEIGHTS_SUFFIX)
+    handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=WEIGHTS_SUFFIX if weights_only else ".keras",
+                                         dir=directory)
     os.close(handle)
     try:
-        model.save(temporary)
+        if weights_only:
+            os.remove(temporary)  # h5py refuses to open the empty placeholder as HDF5
+            model.save_weights(temporary)
+        else:
+            model.save(temporary)
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):

@@ -17,7 +17,7 @@ import os
 
 import keras
 
-from kspec.builder.save import save_model_atomic
+from kspec.builder.save import WEIGHTS_SUFFIX, save_model_atomic
 from kspec.errors import SpecError
 from kspec.training.run_directory import write_atomic
 
@@ -66,11 +66,14 @@ class RunCheckpoint(keras.callbacks.Callback):
         run: the `RunDirectory`.
         monitor: the logged value that decides `best.keras` (default `val_loss`, else `loss`).
         mode: `min`, `max` or `auto` (max for accuracy-like names).
+        weights_only: save `.weights.h5` (weights and optimizer state) instead of whole `.keras` models; for
+            trainer models that are rebuilt from the spec.
     """
 
-    def __init__(self, run, monitor="val_loss", mode="auto"):
+    def __init__(self, run, monitor="val_loss", mode="auto", weights_only=False):
         super().__init__()
         self.run = run
+        self.suffix = WEIGHTS_SUFFIX if weights_only else ".keras"
         self.monitor = monitor
         self.mode = mode
         state = read_state(run) or {}
@@ -102,17 +105,17 @@ class RunCheckpoint(keras.callbacks.Callback):
             self.model.stop_training = True
             return
         self._append_metrics(epoch, logs)
-        name = f"epoch-{epoch + 1:04d}.keras"
+        name = f"epoch-{epoch + 1:04d}{self.suffix}"
         save_model_atomic(self.model, os.path.join(self.run.checkpoint_dir, name))
         monitor = self.monitor if self.monitor in logs else ("loss" if "loss" in logs else None)
         best = self.best
         if monitor is not None and self._better(logs[monitor], best):
             best = logs[monitor]
-            save_model_atomic(self.model, os.path.join(self.run.checkpoint_dir, "best.keras"))
+            save_model_atomic(self.model, os.path.join(self.run.checkpoint_dir, f"best{self.suffix}"))
         state = {"epoch": epoch + 1, "checkpoint": name, "monitor": monitor, "best": best}
         write_atomic(os.path.join(self.run.checkpoint_dir, STATE), json.dumps(state, indent=2) + "\n")
         self.best = best
-        for old in glob.glob(os.path.join(self.run.checkpoint_dir, "epoch-*.keras")):
+        for old in glob.glob(os.path.join(self.run.checkpoint_dir, "epoch-*")):
             if os.path.basename(old) != name:
                 os.remove(old)
 
