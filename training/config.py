@@ -29,6 +29,7 @@ class TrainingConfig:
     jit_compile: bool = False
     callbacks: dict = field(default_factory=dict)
     checkpoint: dict = field(default_factory=dict)
+    samples: dict = field(default_factory=dict)
 
     @classmethod
     def from_spec(cls, spec):

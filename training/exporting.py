@@ -37,8 +37,10 @@ def export_run(run_dir, output, *, model_name=None, export_format="saved_model",
     spec = builder.load_spec(run.spec_file)
     config = TrainingConfig.from_spec(spec)
     name = model_name or config.model
-    if name not in spec.models:
+    if config.trainer == "supervised" and name not in spec.models:
         raise SpecError(f"no model `{name}` in the run's spec; it has: {', '.join(spec.models)}", path="--model")
+    if config.trainer != "supervised":
+        return _export_generative(run, output, name=model_name, export_format=export_format, checkpoint=checkpoint)
     source = _checkpoint_path(run, checkpoint)
     if name == config.model:
         model = keras.saving.load_model(source)
@@ -57,5 +59,26 @@ def export_run(run_dir, output, *, model_name=None, export_format="saved_model",
         "run": run.path,
         "checkpoint": os.path.basename(source),
     }
+    return export_model(model, output, format=export_format, input_names=[i.name for i in graph.inputs],
+                        output_names=list(graph.outputs), metadata=metadata)
+
+
+def _export_generative(run, output, *, name, export_format, checkpoint):
+    """The sampler (decoder or generator, its moving average when the GAN keeps one) or another role's model."""
+    from kspec.export import export_model
+    from kspec.training.generative import SAMPLER_ROLE, load_trained, trainer_models
+
+    trainer, models, spec, config = load_trained(run.path, checkpoint)
+    roles = trainer_models(spec, config, models)
+    role = name or SAMPLER_ROLE[config.trainer]
+    if role not in roles:
+        raise SpecError(f"no model `{role}` in this run; it has: {', '.join(roles)}", path="--model")
+    model = roles[role]
+    if role == SAMPLER_ROLE[config.trainer] and getattr(trainer, "ema_generator", None) is not None:
+        model = trainer.ema_generator
+    graph = spec.models[next(n for n, m in models.items() if m is roles[role])]
+    record = run.record()
+    metadata = {"kspec_version": record["versions"]["kspec"], "spec_hash": record["spec_hash"], "spec": record["spec"],
+                "model": graph.name, "role": role, "run": run.path, "checkpoint": checkpoint}
     return export_model(model, output, format=export_format, input_names=[i.name for i in graph.inputs],
                         output_names=list(graph.outputs), metadata=metadata)

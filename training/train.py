@@ -29,9 +29,8 @@ def train(spec_path=None, *, overrides=(), allow_imports=(), out=None, resume=No
     if spec.data is None:
         raise SpecError("the spec has no `data:` section saying what to train on", path="data")
     config = TrainingConfig.from_spec(spec)
-    if config.trainer != "supervised":
-        raise SpecError(f"trainer `{config.trainer}` is not wired into `kspec train` yet; use the Python API "
-                        f"kspec.trainers for now", path="training.trainer")
-    from kspec.training.supervised import train as train_supervised
-
-    return train_supervised(spec, out=out, resume=run, verbose=verbose)
+    if config.trainer == "supervised":
+        from kspec.training.supervised import train as train_with
+    else:
+        from kspec.training.generative import train as train_with
+    return train_with(spec, out=out, resume=run, verbose=verbose)
