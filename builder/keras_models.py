@@ -5,6 +5,7 @@ that caused them, with the shapes of its inputs, so a shape mistake never surfac
 """
 
 import importlib
+import os
 
 from kspec.builder.checks import model_order, topological_order
 from kspec.builder.resolver import MODEL_OP
@@ -28,9 +29,44 @@ def build_models(resolved):
     return {name: built[name] for name in resolved.models}
 
 
+# Building a layer allocates its weights at once, so a spec asking for `units: 1000000` after a large Flatten
+# would exhaust memory before Keras could complain. Layers whose size follows from their arguments are
+# estimated first and refused above this many parameters per spec (1 GiB of float32 weights).
+MAX_PARAMETERS = int(os.environ.get("KSPEC_MAX_PARAMETERS", 250_000_000))
+_RNN_GATES = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1}
+
+
+def estimate_parameters(call, input_shapes):
+    """Weights a layer will create, from its arguments and input shapes, for the layers that can be large."""
+    cls = lookup_layer(call.op)["class"] if lookup_layer(call.op) else ""
+    args = call.args
+    last = input_shapes[0][-1] if input_shapes and input_shapes[0] else None
+    if last is None:
+        return 0
+    if cls == "Dense":
+        return last * args.get("units", 0) + args.get("units", 0)
+    if "Conv" in cls and "filters" in args:
+        rank = len(input_shapes[0]) - 2
+        kernel = args.get("kernel_size", 1)
+        kernel = kernel if isinstance(kernel, list) else [kernel] * max(rank, 1)
+        size = 1
+        for k in kernel:
+            size *= k if isinstance(k, int) else 1
+        return size * last * args["filters"] + args["filters"]
+    if cls == "Embedding":
+        return args.get("input_dim", 0) * args.get("output_dim", 0)
+    if cls in _RNN_GATES:
+        units = args.get("units", 0)
+        return _RNN_GATES[cls] * (last + units + 2) * units
+    if cls == "Bidirectional" and isinstance(args.get("layer"), LayerCall):
+        return 2 * estimate_parameters(args["layer"], input_shapes)
+    return 0
+
+
 def build_model(model, keras, built):
     """Builds one `ModelGraph` as a functional `keras.Model`; `built` holds models it may use as layers."""
     tensors = {}
+    total = 0
     for model_input in model.inputs:
         tensors[model_input.name] = keras.Input(shape=model_input.shape, name=model_input.name, dtype=model_input.dtype)
     for node in topological_order(model):
@@ -38,6 +74,13 @@ def build_model(model, keras, built):
         if node.layer.op == MODEL_OP:
             layer = built[node.layer.args["model"]]
         else:
+            shapes = [tuple(t.shape) for t in inputs if hasattr(t, "shape")]
+            total += estimate_parameters(node.layer, shapes)
+            if total > MAX_PARAMETERS:
+                raise SpecError(
+                    f"the model would have more than {MAX_PARAMETERS:,} parameters by this layer (about "
+                    f"{total:,}); is a size argument too large? (limit: KSPEC_MAX_PARAMETERS)",
+                    node.where(), node.mark)
             layer = _construct(node.layer, node, keras, name=node.name)
         tensors[node.name] = _call(layer, node, inputs)
     outputs = [tensors[name] for name in model.outputs]

@@ -54,3 +54,17 @@ def test_nested_empty_repetition_is_bounded(tmp_path, monkeypatch):
     assert result.stderr.strip() == (
         "spec.yaml:8:21: models.net.layers[0].layers[0].repeat: repetitions nest to more than 100000 iterations"
     )
+
+
+def test_a_model_too_large_for_memory_is_refused_before_allocating(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "spec.yaml").write_text(
+        "kspec: 1\nmodels:\n  net:\n    inputs: {x: [28, 28, 4]}\n    layers:\n"
+        "      - flatten:\n      - dense: {units: 1000000}\n"
+    )
+    result = run_cli("summary", "spec.yaml")
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        "spec.yaml:7:9: models.net.layers[1]: the model would have more than 250,000,000 parameters by this layer "
+        "(about 3,137,000,000); is a size argument too large? (limit: KSPEC_MAX_PARAMETERS)"
+    )
