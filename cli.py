@@ -153,6 +153,67 @@ def interpolate(run_dir, steps, output, seed, from_data, checkpoint):
     click.echo(f"wrote {path}")
 
 
+def _extractor_options(extractor_run, layer, name, inception_weights):
+    if inception_weights:
+        return {"inception": inception_weights}
+    if extractor_run:
+        return {"run": extractor_run, "layer": layer, "name": name}
+    return None
+
+
+_METRIC_NAMES = {"fid": "fid", "is": "inception_score", "inception_score": "inception_score", "kid": "kid"}
+
+
+def _extractor_flags(command):
+    for option in reversed([
+        click.option("--extractor-run", type=click.Path(file_okay=False), help="A classifier run of kspec used as feature extractor."),
+        click.option("--layer", help="Layer of that classifier whose output are the features."),
+        click.option("--name", help="Extractor name in score labels (fd_NAME); default the run directory's name."),
+        click.option("--inception-weights", type=click.Path(dir_okay=False), help="Local InceptionV3 weights file instead."),
+    ]):
+        command = option(command)
+    return command
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(file_okay=False, exists=True))
+@click.option("--metrics", default="fid", show_default=True, help="Comma-separated: fid, is, kid.")
+@click.option("--samples", type=click.IntRange(min=2), default=1000, show_default=True, help="Generated images scored.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--checkpoint", type=click.Choice(["best", "last"]), default="last", show_default=True)
+@_extractor_flags
+@_reports_spec_errors
+def evaluate(run_dir, metrics, samples, seed, checkpoint, extractor_run, layer, name, inception_weights):
+    """Score a generative run's samples against its training data (FID, Inception Score, KID)."""
+    from kspec.training.evaluation import evaluate_run
+
+    names = []
+    for metric in filter(None, (m.strip() for m in metrics.split(","))):
+        if metric not in _METRIC_NAMES:
+            raise SpecError(f"expected any of fid, is, kid. Received: {metric!r}", path="--metrics")
+        names.append(_METRIC_NAMES[metric])
+    scores = evaluate_run(run_dir, names, samples, _extractor_options(extractor_run, layer, name, inception_weights),
+                          seed=seed, checkpoint=checkpoint)
+    for score in scores.values():
+        click.echo(str(score))
+
+
+@main.command()
+@click.argument("spec", type=click.Path(dir_okay=False, exists=True))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help=".npz file for mu, sigma, N.")
+@_extractor_flags
+@_reports_spec_errors
+def stats(spec, output, extractor_run, layer, name, inception_weights):
+    """Compute feature statistics of SPEC's training data once, for FIDs against them later."""
+    from kspec.training.evaluation import dataset_statistics
+
+    options = _extractor_options(extractor_run, layer, name, inception_weights)
+    if options is None:
+        raise SpecError("give --extractor-run RUN --layer LAYER, or --inception-weights FILE", path="--extractor-run")
+    statistics = dataset_statistics(spec, options, output)
+    click.echo(f"wrote {output} (N={statistics.count}, d={len(statistics.mean)})")
+
+
 @main.command()
 def schema():
     """Print kspec's JSON Schema (draft 2020-12) for editors and other tools."""

@@ -84,7 +84,8 @@ class RunCheckpoint(keras.callbacks.Callback):
     def _better(self, value, best):
         mode = self.mode
         if mode == "auto":
-            mode = "max" if any(word in self.monitor for word in ("acc", "iou", "auc", "precision", "recall")) else "min"
+            higher = ("acc", "iou", "auc", "precision", "recall", "is_", "inception_score")
+            mode = "max" if any(word in self.monitor for word in higher) else "min"
         return best is None or (value > best if mode == "max" else value < best)
 
     def on_train_batch_end(self, batch, logs=None):
@@ -107,7 +108,8 @@ class RunCheckpoint(keras.callbacks.Callback):
         self._append_metrics(epoch, logs)
         name = f"epoch-{epoch + 1:04d}{self.suffix}"
         save_model_atomic(self.model, os.path.join(self.run.checkpoint_dir, name))
-        monitor = self.monitor if self.monitor in logs else ("loss" if "loss" in logs else None)
+        # A metric computed only every few epochs (FID) is absent from the others: no best decision then.
+        monitor = self.monitor if self.monitor in logs else None
         best = self.best
         if monitor is not None and self._better(logs[monitor], best):
             best = logs[monitor]

@@ -30,6 +30,7 @@ class TrainingConfig:
     callbacks: dict = field(default_factory=dict)
     checkpoint: dict = field(default_factory=dict)
     samples: dict = field(default_factory=dict)
+    evaluation: dict | None = None
 
     @classmethod
     def from_spec(cls, spec):

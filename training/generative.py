@@ -95,6 +95,12 @@ def train(spec, *, out=None, resume=None, verbose="auto"):
             value_range=_value_range(data.info),
             every=samples.get("every", 1),
         ))
+    if config.evaluation:
+        from kspec.data import load_arrays
+        from kspec.training.evaluation import metric_callbacks
+
+        arrays = load_arrays(spec.data, seed=config.seed)
+        callbacks += metric_callbacks(spec, config.evaluation, trainer, arrays.train.inputs, _value_range(data.info))
     monitor = config.checkpoint.get("monitor", "val_loss" if validation is not None else "loss")
     checkpoint = RunCheckpoint(run, monitor=monitor, mode=config.checkpoint.get("mode", "auto"), weights_only=True)
     callbacks += [*keras_callbacks(config.callbacks), checkpoint]
