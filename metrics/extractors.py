@@ -124,7 +124,8 @@ class KerasExtractor:
             # Batches from an iterable may exceed batch_size; split them so memory stays bounded.
             for start in range(0, chunk.shape[0], self.batch_size):
                 batch = self.prepare(chunk[start : start + self.batch_size])
-                features, probs = self._network(batch, training=False)
+                # predict_on_batch runs a traced function (built once): eager layer calls cost several times more.
+                features, probs = self._network.predict_on_batch(batch)
                 features = np.asarray(features, dtype=np.float64)
                 yield features.reshape(features.shape[0], -1), np.asarray(probs, dtype=np.float64)
 

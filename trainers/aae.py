@@ -169,7 +169,7 @@ class AAE(keras.Model):
     def sample(self, n, seed=None):
         """Decodes `n` prior samples; `seed` (default: the trainer's) makes them reproducible. A numpy array."""
         z = self.prior.sample(n, seed=self.seed if seed is None else seed)
-        return ops.convert_to_numpy(self.decoder(z, training=False))
+        return self.decoder.predict_on_batch(z)  # traced once; eager calls cost several times more
 
     def reconstruct(self, images):
         """Decodes the codes of `images`; a numpy array shaped like `images`."""

@@ -71,6 +71,48 @@ def make_extractor(options):
     return RangedExtractor(extractor, data_value_range(builder.load_spec(run.spec_file)))
 
 
+class _SharedPass:
+    """Lets several metric callbacks of one epoch share one draw of samples and one pass of the extractor.
+
+    The FID and IS callbacks each ask for `num_samples` images and their features; without sharing, an epoch
+    that reports both pays twice. The cache is cleared at each epoch start by `reset_callback`.
+    """
+
+    def __init__(self, extractor, sample):
+        self.extractor = extractor
+        self.sample = sample
+        self.name = extractor.name
+        self.clear()
+
+    def clear(self):
+        self._samples = {}
+        self._extracted = (None, None)
+
+    def sample_fn(self, n, seed):
+        if (n, seed) not in self._samples:
+            self._samples[(n, seed)] = self.sample(n, seed)
+        return self._samples[(n, seed)]
+
+    def extract(self, images):
+        if self._extracted[0] is not images:
+            self._extracted = (images, self.extractor.extract(images))
+        return self._extracted[1]
+
+    def __getattr__(self, name):  # everything else (iterate, features, probabilities) as the extractor
+        return getattr(self.extractor, name)
+
+    def reset_callback(self):
+        import keras
+
+        shared = self
+
+        class ClearSharedPass(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                shared.clear()
+
+        return ClearSharedPass()
+
+
 def metric_callbacks(spec, evaluation, trainer, real_images, value_range):
     """The FID / IS / KID callbacks asked for in `training.evaluation`, scoring `trainer.sample`."""
     import kspec.metrics  # noqa: F401  (registers the metrics)
@@ -78,12 +120,10 @@ def metric_callbacks(spec, evaluation, trainer, real_images, value_range):
 
     ranged = make_extractor(evaluation.get("extractor"))
     real = ranged.adapt(real_images, value_range)
+    shared = _SharedPass(ranged.extractor, lambda n, seed: ranged.adapt(trainer.sample(n, seed=seed), value_range))
 
-    def sample_fn(n, seed):
-        return ranged.adapt(trainer.sample(n, seed=seed), value_range)
-
-    callbacks = []
-    common = {"sample_fn": sample_fn, "extractor": ranged.extractor, "every": evaluation.get("every", 1),
+    callbacks = [shared.reset_callback()]
+    common = {"sample_fn": shared.sample_fn, "extractor": shared, "every": evaluation.get("every", 1),
               "num_samples": evaluation.get("samples", 1000)}
     for metric in evaluation.get("metrics", DEFAULT_METRICS):
         if metric == "inception_score":
