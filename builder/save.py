@@ -3,6 +3,7 @@
 import os
 import tempfile
 
+from kspec.atomic import publish
 from kspec.errors import SpecError
 
 
@@ -27,7 +28,7 @@ def save_model_atomic(model, path):
             model.save_weights(temporary)
         else:
             model.save(temporary)
-        os.replace(temporary, path)
+        publish(temporary, path)
     finally:
         if os.path.exists(temporary):
             os.remove(temporary)

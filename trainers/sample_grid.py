@@ -6,6 +6,8 @@ import tempfile
 import keras
 import numpy as np
 
+from kspec.atomic import publish
+
 
 def image_grid(images, columns=None, value_range=None, padding=1):
     """Tiles a batch of images into one uint8 image.
@@ -74,7 +76,7 @@ def write_png(grid, path):
     try:
         with os.fdopen(descriptor, "wb") as file:
             image.save(file, format="PNG")
-        os.replace(temporary, path)
+        publish(temporary, path)
     except BaseException:
         os.unlink(temporary)
         raise

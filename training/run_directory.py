@@ -20,6 +20,7 @@ import tempfile
 
 import yaml
 
+from kspec.atomic import publish
 from kspec.builder.document import plain
 from kspec.errors import SpecError
 
@@ -39,7 +40,7 @@ def write_atomic(path, text):
             stream.write(text)
             stream.flush()
             os.fsync(stream.fileno())
-        os.replace(temporary, path)
+        publish(temporary, path)
     finally:
         if os.path.exists(temporary):
             os.remove(temporary)

@@ -82,3 +82,14 @@ def test_too_little_disk_space_is_an_error_before_training(tmp_path, monkeypatch
         RunDirectory.create(spec, str(tmp_path / "run"), required_bytes=50 * 2**20)
     assert str(caught.value) == f"--out: only 1 MiB free at {tmp_path / 'run'}; checkpoints need about 50 MiB"
     assert not os.path.exists(tmp_path / "run" / "checkpoints" / "state.json")
+
+
+def test_published_files_get_the_usual_permissions_not_tempfiles_0600(tmp_path):
+    from kspec.training.run_directory import write_atomic
+
+    umask = os.umask(0o022)
+    try:
+        write_atomic(str(tmp_path / "run.json"), "{}")
+    finally:
+        os.umask(umask)
+    assert oct(os.stat(tmp_path / "run.json").st_mode & 0o777) == oct(0o644)
