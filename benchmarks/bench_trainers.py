@@ -1,8 +1,10 @@
 """Steps per second of kspec's VAE and GAN trainers against the same models trained by hand-written train_steps.
 
 The hand-written trainers follow keras-io's `examples/generative/vae.py` and the DCGAN example: a
-`keras.Model` whose `train_step` opens a `tf.GradientTape`. Both sides get the same models (the same
-weights), the same random data as one `tf.data` pipeline, the same optimizer and the same `jit_compile`;
+`keras.Model` whose `train_step` opens a `tf.GradientTape`. kspec's side is built from specs/vae.yaml and
+specs/dcgan.yaml exactly as `kspec train` builds it (models, trainer, optimizers from `training:`); the hand
+side is the same architecture written in Keras (parameter counts asserted equal). Both get the same random
+data as one `tf.data` pipeline, the same optimizer settings and the same `jit_compile`;
 each repetition times one `fit` epoch of `--steps` steps after a warm-up epoch that traces the step, ours and
 theirs alternating so machine load affects both. Reported, by wall clock and by this process's CPU time (steadier
 on a shared machine): median rate of each, the ratio of the medians, and the median of the per-repetition
@@ -24,8 +26,8 @@ import tensorflow as tf  # noqa: E402
 from keras import ops  # noqa: E402
 
 from kspec.layers import Sampling  # noqa: E402
-from kspec.trainers.gan import GAN  # noqa: E402
-from kspec.trainers.vae import VAE  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # --- Models: the classic Keras MNIST VAE and a DCGAN for 28x28x1 -------------------------------------------
 
@@ -45,7 +47,7 @@ def mnist_vae_models(latent_dim=2):
     return encoder, decoder
 
 
-def dcgan_models(latent_dim=64, filters=32):
+def dcgan_models(latent_dim=64, filters=64):
     z = keras.Input((latent_dim,))
     x = keras.layers.Dense(7 * 7 * filters * 2, use_bias=False)(z)
     x = keras.layers.LeakyReLU(0.2)(keras.layers.BatchNormalization()(x))
@@ -57,14 +59,8 @@ def dcgan_models(latent_dim=64, filters=32):
     images = keras.Input((28, 28, 1))
     x = keras.layers.LeakyReLU(0.2)(keras.layers.Conv2D(filters, 4, strides=2, padding="same")(images))
     x = keras.layers.LeakyReLU(0.2)(keras.layers.Conv2D(filters * 2, 4, strides=2, padding="same")(x))
-    logit = keras.layers.Dense(1)(keras.layers.Flatten()(x))
+    logit = keras.layers.Dense(1)(keras.layers.Dropout(0.3)(keras.layers.Flatten()(x)))
     return generator, keras.Model(images, logit, name="discriminator")
-
-
-def clone(model):
-    copy = keras.models.clone_model(model)
-    copy.set_weights(model.get_weights())
-    return copy
 
 
 # --- The same trainers written by hand ---------------------------------------------------------------------
@@ -171,6 +167,18 @@ def compare(name, ours, hand, dataset, steps, repeats):
     return ratios
 
 
+def from_spec(name, jit):
+    """The trainer `kspec train specs/NAME` builds: models from the spec, trainer and optimizers from training:."""
+    from kspec import builder
+    from kspec.training.config import TrainingConfig
+    from kspec.training.generative import build_compiled_trainer
+
+    spec = builder.load_spec(os.path.join(REPO, "specs", name), overrides=[f"training.jit_compile={str(jit).lower()}"]
+                             if jit != "auto" else [])
+    trainer, _ = build_compiled_trainer(spec, TrainingConfig.from_spec(spec))
+    return trainer
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=40)
@@ -186,20 +194,21 @@ def main():
     print(f"keras {keras.__version__}, tensorflow {tf.__version__}, batch {args.batch_size}, jit_compile={args.jit}")
 
     if args.only in (None, "vae"):
+        ours = from_spec("vae.yaml", jit)  # what `kspec train specs/vae.yaml` trains
         encoder, decoder = mnist_vae_models()
-        ours = VAE(encoder, decoder, seed=0)
-        ours.compile(optimizer=keras.optimizers.Adam(1e-3), jit_compile=jit)
-        hand = HandVAE(clone(encoder), clone(decoder))
+        assert [m.count_params() for m in (encoder, decoder)] == [ours.encoder.count_params(), ours.decoder.count_params()]
+        hand = HandVAE(encoder, decoder)
         hand.compile(optimizer=keras.optimizers.Adam(1e-3), jit_compile=jit)
         print(f"      jit_compile resolved to: kspec {ours.jit_compile}, hand {hand.jit_compile}")
         compare("VAE", ours, hand, dataset, args.steps, args.repeats)
 
     if args.only in (None, "gan"):
         gan_images = dataset.map(lambda x: x * 2.0 - 1.0)
+        ours = from_spec("dcgan.yaml", jit)
         generator, discriminator = dcgan_models()
-        ours = GAN(generator, discriminator, seed=0)
-        ours.compile(d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5), g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5), jit_compile=jit)
-        hand = HandGAN(clone(generator), clone(discriminator), latent_dim=64)
+        assert [m.count_params() for m in (generator, discriminator)] == [
+            ours.generator.count_params(), ours.discriminator.count_params()]
+        hand = HandGAN(generator, discriminator, latent_dim=64)
         hand.compile(d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5), g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5), jit_compile=jit)
         compare("DCGAN", ours, hand, gan_images, max(args.steps // 4, 5), args.repeats)
 
