@@ -25,7 +25,13 @@ def build_models(resolved):
 
     built = {}
     for name in model_order(resolved):
-        built[name] = build_model(resolved.models[name], keras, built)
+        graph = resolved.models[name]
+        try:
+            built[name] = build_model(graph, keras, built)
+        except RecursionError:
+            # Keras walks functional graphs recursively; a chain of a few thousand layers exceeds Python's limit.
+            raise SpecError(f"Keras cannot build model `{name}`: its {len(graph.nodes)} layers chain too deep; "
+                            "reduce the `repeat` counts", graph.path, graph.mark) from None
     return {name: built[name] for name in resolved.models}
 
 
