@@ -89,7 +89,7 @@ def _argument_type(class_name, name, default):
 
 
 def _arguments(cls):
-    """Constructor arguments of a non-layer class (optimizer, schedule, loss, metric, callback)."""
+    """Constructor arguments of a class, typed from their names and defaults (`name` is kspec's to set)."""
     arguments = {}
     for parameter in list(inspect.signature(cls.__init__).parameters.values())[1:]:
         if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD) or parameter.name == "name":
@@ -115,17 +115,8 @@ def _classes(module, base, excluded=()):
 
 
 def _describe(cls, canonical):
-    arguments = {}
+    arguments = _arguments(cls)
     signature = inspect.signature(cls.__init__)
-    for parameter in list(signature.parameters.values())[1:]:
-        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD) or parameter.name == "name":
-            continue
-        entry = {"type": _BY_NAME.get(parameter.name, "any")}
-        if parameter.default is parameter.empty:
-            entry["required"] = True
-        else:
-            entry["type"] = _argument_type(cls.__name__, parameter.name, parameter.default)
-        arguments[parameter.name] = entry
     if any(p.kind == p.VAR_KEYWORD for p in signature.parameters.values()):
         for name, entry in _BASE_ARGUMENTS.items():
             arguments.setdefault(name, dict(entry))
