@@ -234,7 +234,7 @@ def _main(argv):
     if current != table:
         print(f"{TABLE_PATH} is out of date with the installed Keras; run: python -m kspec.builder.keras_catalog --write")
         return 1
-    print("layer table is up to date")
+    print("Keras catalog is up to date")
     return 0
 
 
