@@ -11,7 +11,7 @@ from kspec import builder
 
 
 # Random layers get a seed so that the original and the reloaded model draw the same noise.
-SEEDS = {"vae.yaml": ["models.encoder.layers[z].sampling.seed=7"]}
+SEEDS = {name: ["models.encoder.layers[z].sampling.seed=7"] for name in ("vae.yaml", "vae_with_fid.yaml")}
 
 
 @pytest.mark.parametrize("spec_file", SPEC_FILES)
