@@ -114,6 +114,19 @@ def _classes(module, base, excluded=()):
     return dict(sorted(found.items()))
 
 
+def _trainers():
+    """kspec's trainers and their options (constructor arguments other than the models they train)."""
+    import kspec.trainers
+    from kspec.registry import TRAINERS
+
+    kspec.trainers.load_all()
+    trainers = {}
+    for name in TRAINERS.names():
+        arguments = _arguments(TRAINERS.get(name))
+        trainers[name] = {"arguments": {k: v for k, v in arguments.items() if not v.get("required")}}
+    return trainers
+
+
 def _describe(cls, canonical):
     arguments = _arguments(cls)
     signature = inspect.signature(cls.__init__)
@@ -184,6 +197,7 @@ def generate_table():
         "metrics": _classes(keras.metrics, keras.metrics.Metric, ("MeanMetricWrapper", "Metric")),
         # `compile()` resolves "accuracy" and "crossentropy" itself, from the loss and the output shape.
         "metric_names": sorted({n for n in metrics if n[0].islower()} | {"accuracy", "acc", "crossentropy", "ce"}),
+        "trainers": _trainers(),
         "callbacks": {
             key: {"class": cls.__name__, "name": snake_name(cls.__name__), "arguments": _arguments(cls)}
             for key, cls in (("earlystopping", keras.callbacks.EarlyStopping),

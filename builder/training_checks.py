@@ -76,12 +76,20 @@ def _check_training_section(resolved, training):
     def mark(key):
         return mark_of(training, key)
 
-    trainer = split_call(training.get("trainer", SUPERVISED))[0]
+    trainer, options = split_call(training.get("trainer", SUPERVISED))
     known_trainers = (SUPERVISED, *GENERATIVE_TRAINERS)
     if trainer not in known_trainers:
         close = difflib.get_close_matches(trainer, known_trainers, n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else f"; one of: {', '.join(known_trainers)}"
         problems.append(Problem(f"unknown trainer `{trainer}`{hint}", "training.trainer", mark("trainer")))
+    elif trainer != SUPERVISED:
+        known = load_table()["trainers"][trainer]["arguments"]
+        for option in options:
+            if option not in known:
+                close = difflib.get_close_matches(option, list(known), n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else f"; it takes: {', '.join(known)}"
+                problems.append(Problem(f"trainer `{trainer}` has no option `{option}`{hint}",
+                                        f"training.trainer.{trainer}.{option}", mark("trainer")))
     if "model" in training and training["model"] not in resolved.models:
         close = difflib.get_close_matches(str(training["model"]), list(resolved.models), n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else f"; models: {', '.join(resolved.models)}"
