@@ -132,3 +132,73 @@ def test_score_refuses_statistics_of_different_extractors():
 def test_invalid_arguments_are_refused(arguments, message):
     with pytest.raises(SpecError, match=message):
         frechet_distance(*arguments)
+
+
+def centred_features(rng, dim, samples):
+    features = rng.normal(size=(samples, dim)) @ rng.normal(size=(dim, dim)) / np.sqrt(dim)
+    return features - features.mean(axis=0)
+
+
+def moments(features):
+    return features.mean(axis=0), np.cov(features, rowvar=False)
+
+
+# d = 160 spans several of the 128-wide blocks of the symmetry check; the sample counts pick the factor:
+# Cholesky of sigma1, Cholesky of sigma2 (sigma1 rank-deficient), pivoted Cholesky (both rank-deficient).
+PATHS = {"cholesky-of-sigma1": (640, 640), "near-singular": (161, 170), "cholesky-of-sigma2": (40, 640), "pivoted-cholesky": (40, 60)}
+
+
+@pytest.mark.parametrize("samples", PATHS.values(), ids=PATHS.keys())
+@pytest.mark.parametrize("two_stage", [True, False], ids=["two-stage-eigensolver", "one-stage-eigensolver"])
+def test_each_factor_path_and_eigensolver_agree_with_sqrtm(samples, two_stage, monkeypatch):
+    from kspec.metrics import frechet
+
+    if not two_stage:
+        monkeypatch.setattr(frechet, "_two_stage_eigensolver", lambda: None)
+    rng = np.random.default_rng(sum(samples))
+    mu1, sigma1 = moments(centred_features(rng, 160, samples[0]))
+    mu2, sigma2 = moments(centred_features(rng, 160, samples[1]) + 0.1)
+    expected = sqrtm_reference(mu1, sigma1, mu2, sigma2)
+    assert frechet_distance(mu1, sigma1, mu2, sigma2) == pytest.approx(expected, rel=1e-6)
+    assert frechet_distance(mu2, sigma2, mu1, sigma1) == pytest.approx(expected, rel=1e-6)
+    assert 0.0 <= frechet_distance(mu1, sigma1, mu1, sigma1) < 1e-9 * np.trace(sigma1)
+
+
+def test_pivoted_cholesky_path_matches_the_exact_low_rank_factor():
+    # Both sets have fewer samples than dimensions. The centred features themselves are an exact factor of
+    # sigma1 (sigma1 = X^T X / (N - 1)), free of the rounding noise in its null space that sqrtm takes roots of.
+    rng = np.random.default_rng(7)
+    x, y = centred_features(rng, 200, 50), centred_features(rng, 200, 80)
+    mu1, sigma1 = moments(x)
+    mu2, sigma2 = moments(y + 0.2)
+    factor = x.T / np.sqrt(len(x) - 1)
+    small = factor.T @ sigma2 @ factor
+    trace_sqrt = np.sqrt(np.clip(np.linalg.eigvalsh((small + small.T) / 2), 0, None)).sum()
+    exact = np.sum((mu1 - mu2) ** 2) + np.trace(sigma1) + np.trace(sigma2) - 2 * trace_sqrt
+    assert frechet_distance(mu1, sigma1, mu2, sigma2) == pytest.approx(exact, rel=1e-9)
+
+
+def test_memory_layout_of_the_covariances_does_not_change_the_distance():
+    rng = np.random.default_rng(8)
+    mu1, sigma1 = moments(centred_features(rng, 40, 200))
+    mu2, sigma2 = moments(centred_features(rng, 40, 200))
+    expected = frechet_distance(mu1, sigma1, mu2, sigma2)
+    padded = np.zeros((80, 80))
+    padded[::2, ::2] = sigma2  # a strided view, neither C- nor Fortran-contiguous
+    assert frechet_distance(mu1, np.asfortranarray(sigma1), mu2, padded[::2, ::2]) == pytest.approx(expected, rel=1e-12)
+
+
+def test_asymmetry_is_checked_in_every_block_and_rounding_asymmetry_is_averaged_out():
+    rng = np.random.default_rng(9)
+    mu, sigma = moments(centred_features(rng, 300, 600))
+    far_off_diagonal = sigma.copy()
+    far_off_diagonal[290, 10] += 1e-3 * np.abs(sigma).max()  # in the block pair (2, 0) of the 128-wide check
+    with pytest.raises(SpecError, match="`sigma2` must be a symmetric covariance matrix; it is not symmetric"):
+        frechet_distance(mu, sigma, mu, far_off_diagonal)
+    rounding = sigma.copy()
+    rounding[290, 10] += 1e-12 * np.abs(sigma).max()
+    averaged = sigma.copy()
+    averaged[290, 10] = averaged[10, 290] = (rounding[290, 10] + rounding[10, 290]) / 2
+    other_mu, other = moments(centred_features(rng, 300, 600))
+    expected = frechet_distance(other_mu, other, mu, averaged)
+    assert frechet_distance(other_mu, other, mu, rounding) == pytest.approx(expected, rel=1e-12)
