@@ -3,6 +3,8 @@
 Compared in one run, alternating, medians of several repetitions (the machines are shared and noisy):
 
   ours     kspec.metrics.frechet.frechet_distance: eigenvalues of the symmetric F^T S2 F with S1 = F F^T
+           (LAPACK potrf, sygst, dsyevd_2stage where scipy's bundled OpenBLAS has it)
+  ours-1s  the same with scipy's one-stage dsyevd (the fallback where dsyevd_2stage is not found)
   sqrtm    Tr sqrtm(S1 S2) with scipy.linalg.sqrtm, the formulation pytorch-fid uses
   eigvals  sum of sqrt of the (complex) eigenvalues of the non-symmetric S1 S2, as torchmetrics does
 
@@ -10,12 +12,13 @@ The two references are written here from their formulas. Relative differences ar
 and each method's error against a distance computed from an exact factor of S1 (see `gaussian_pair`).
 Cases: two similar full-rank covariances (N = 4d samples, the usual FID regime, where the small distance
 makes rounding errors count most); a rank-deficient S1 (N = d / 2) with a full-rank S2, where S2's Cholesky
-factor is used; and both rank-deficient, where the eigendecomposition path runs.
+factor is used; and both rank-deficient, where S1's pivoted Cholesky factor is used. For the full-rank case the
+time of ours is split into its steps, to show what bounds it. The load average is printed with each case.
 
 Then the FID callback: one `on_epoch_end` with a toy extractor whose feature layer has d units, split into
 sampling + forward pass (the network's cost) and the rest (statistics and distance: the metric machinery).
 
-Run: python benchmarks/bench_frechet.py [--dim 2048] [--repeats 5]
+Run: python benchmarks/bench_frechet.py [--dim 2048] [--repeats 5] [--no-callback]
 (OPENBLAS_NUM_THREADS=1 in front compares the methods on one core, less disturbed by other processes.)
 """
 
@@ -69,11 +72,26 @@ def timed(function, *args):
     return time.perf_counter() - start, value
 
 
+def fd_one_stage(mu1, sigma1, mu2, sigma2):
+    from kspec.metrics import frechet
+
+    two_stage = frechet._two_stage_eigensolver
+    frechet._two_stage_eigensolver = lambda: None
+    try:
+        return frechet.frechet_distance(mu1, sigma1, mu2, sigma2)
+    finally:
+        frechet._two_stage_eigensolver = two_stage
+
+
+def load():
+    return f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+
+
 def bench_distance(label, case, repeats):
     from kspec.metrics.frechet import frechet_distance
 
     moments, exact = case
-    methods = {"ours": frechet_distance, "sqrtm": fd_sqrtm, "eigvals": fd_eigvals}
+    methods = {"ours": frechet_distance, "ours-1s": fd_one_stage, "sqrtm": fd_sqrtm, "eigvals": fd_eigvals}
     times = {name: [] for name in methods}
     values = {}
     with warnings.catch_warnings():
@@ -83,7 +101,7 @@ def bench_distance(label, case, repeats):
                 seconds, values[name] = timed(method, *moments)
                 times[name].append(seconds)
     medians = {name: statistics.median(t) for name, t in times.items()}
-    print(f"\n{label}")
+    print(f"\n{label}   [{load()}]")
     if exact is not None:
         print(f"  exact-factor value {exact:.12f}")
     print(f"  {'method':8s} {'median s':>9s} {'ours faster by':>15s} {'value':>20s} {'|ours-it|/|it|':>15s} {'|it-exact|/exact':>17s}")
@@ -93,6 +111,33 @@ def bench_distance(label, case, repeats):
         error = f"{abs(values[name] - exact) / abs(exact):17.2e}" if exact is not None else f"{'-':>17s}"
         print(f"  {name:8s} {medians[name]:9.3f} {ratio:14.1f}x {values[name]:20.10f} {difference:15.2e} {error}")
     return medians, values
+
+
+def bench_steps(moments, repeats):
+    """Median time of each step of ours on full-rank input, the share of the whole in brackets."""
+    from scipy.linalg import lapack
+
+    from kspec.metrics import frechet
+
+    mu1, sigma1, mu2, sigma2 = moments
+    factor, _ = lapack.dpotrf(sigma1.T, lower=1, clean=0)
+    middle, _ = lapack.dsygst(sigma2.T, factor, itype=2, lower=1)
+    steps = {
+        "argument checks": lambda: (frechet._covariance(sigma1, "sigma1", len(mu1)), frechet._covariance(sigma2, "sigma2", len(mu2))),
+        "Cholesky (potrf)": lambda: lapack.dpotrf(sigma1.T, lower=1, clean=0),
+        "L^T S2 L (sygst)": lambda: lapack.dsygst(sigma2.T, factor, itype=2, lower=1),
+        "eigenvalues (used)": lambda: frechet._symmetric_eigenvalues(middle.copy(order="F")),
+        "whole distance": lambda: frechet.frechet_distance(*moments),
+    }
+    times = {name: [] for name in steps}
+    for _ in range(repeats):
+        for name, step in steps.items():
+            times[name].append(timed(step)[0])
+    medians = {name: statistics.median(t) for name, t in times.items()}
+    solver = "dsyevd_2stage" if frechet._two_stage_eigensolver() is not None else "dsyevd"
+    print(f"  steps of ours ({solver}), medians:")
+    for name, seconds in medians.items():
+        print(f"    {name:20s} {seconds:7.3f} s  ({100 * seconds / medians['whole distance']:3.0f}%)")
 
 
 def bench_callback(dim, num_samples, repeats):
@@ -132,19 +177,26 @@ def main():
     parser.add_argument("--dim", type=int, default=2048)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--callback-samples", type=int, default=5000)
+    parser.add_argument("--no-callback", action="store_true", help="skip the FID callback timing (imports TensorFlow)")
     args = parser.parse_args()
     sys.path.insert(0, os.path.dirname(REPO))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    print(f"d = {args.dim}, {args.repeats} repetitions, medians; numpy {np.__version__}, scipy {scipy.__version__}")
+    threads = os.environ.get("OPENBLAS_NUM_THREADS", "default")
+    print(f"d = {args.dim}, {args.repeats} repetitions, medians; numpy {np.__version__}, scipy {scipy.__version__}, "
+          f"OPENBLAS_NUM_THREADS={threads}, {load()}")
     d = args.dim
     cases = [
         (f"similar full-rank covariances (N = {4 * d} and {4 * d}): Cholesky of S1", (4 * d, 4 * d)),
         (f"rank-deficient S1 (N = {d // 2}), full-rank S2 (N = {2 * d}): Cholesky of S2", (d // 2, 2 * d)),
-        (f"both rank-deficient (N = {d // 2} and {d // 2}): eigendecomposition of S1", (d // 2, d // 2)),
+        (f"both rank-deficient (N = {d // 2} and {d // 2}): pivoted Cholesky of S1", (d // 2, d // 2)),
     ]
     for seed, (label, (samples, other_samples)) in enumerate(cases):
-        bench_distance(label, gaussian_pair(d, samples, other_samples, seed), args.repeats)
-    bench_callback(args.dim, args.callback_samples, max(3, args.repeats // 2))
+        case = gaussian_pair(d, samples, other_samples, seed)
+        bench_distance(label, case, args.repeats)
+        if seed == 0:
+            bench_steps(case[0], args.repeats)
+    if not args.no_callback:
+        bench_callback(args.dim, args.callback_samples, max(3, args.repeats // 2))
 
 
 if __name__ == "__main__":
