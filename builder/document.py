@@ -5,8 +5,6 @@ ordinary code see plain data) that also keep the `Mark` of every key and value. 
 point a message at `file:line:col`, even after `extends` merges and `--set` overrides moved values around.
 """
 
-from kspec.errors import Mark
-
 
 class MarkedDict(dict):
     """A dict with the position of itself, of each key and of each value."""

@@ -13,7 +13,7 @@ import re
 import yaml
 
 from kspec.builder.document import MarkedDict, MarkedList, mark_of
-from kspec.errors import Mark, Problem, SpecError
+from kspec.errors import Mark, SpecError
 
 # Limits (documented in README "Security").
 MAX_SPEC_BYTES = 1_000_000

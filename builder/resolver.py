@@ -11,7 +11,7 @@
 import difflib
 
 from kspec.builder.document import MarkedDict, MarkedList, format_path, mark_at, mark_of
-from kspec.builder.expressions import ExpressionError, interpolate, is_expression
+from kspec.builder.expressions import ExpressionError, interpolate
 from kspec.builder.graph import LayerCall, ModelGraph, ModelInput, Node, ResolvedSpec
 from kspec.builder.keras_catalog import layer_names, load_table, lookup_layer
 from kspec.errors import Problem, SpecError

@@ -1,7 +1,5 @@
 """`digits`: scikit-learn's bundled 8x8 handwritten digits (1797 images), the offline default image data."""
 
-import numpy as np
-
 from kspec.data.examples import Examples
 from kspec.data.images import as_nhwc, resize_images
 from kspec.registry import DATA_SOURCES
