@@ -114,13 +114,41 @@ def train(spec, out, resume, overrides, allow_imports):
 @click.option("--checkpoint", type=click.Choice(["best", "last"]), default="best", show_default=True,
               help="Which checkpoint's weights to export.")
 @click.option("-o", "--output", required=True, type=click.Path(), help="Export directory (replaced atomically).")
+@click.option("--mc-samples", type=click.IntRange(min=2), help="Also add the signature `mc_dropout`: mean and standard "
+              "deviation of N passes with dropout active (supervised runs, saved_model).")
 @_reports_spec_errors
-def export(run_dir, model_name, export_format, checkpoint, output):
+def export(run_dir, model_name, export_format, checkpoint, output, mc_samples):
     """Export a trained model of RUN_DIR, e.g. as a SavedModel that plain TensorFlow loads and serves."""
-    from kspec.training.exporting import export_run
+    from kspec.export.run import export_run
 
-    path = export_run(run_dir, output, model_name=model_name, export_format=export_format, checkpoint=checkpoint)
+    path = export_run(run_dir, output, model_name=model_name, export_format=export_format, checkpoint=checkpoint,
+                      mc_samples=mc_samples)
     click.echo(f"exported to {path}")
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(file_okay=False, exists=True))
+@click.option("--input", "input_path", required=True, type=click.Path(exists=True),
+              help="A .npz file (raw examples in `x`), a .csv file, or a directory of images.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="A .csv or .npz file (default: CSV on stdout).")
+@click.option("--mc-samples", type=click.IntRange(min=1), help="Passes with dropout active (MC dropout); adds "
+              "entropy and mutual information (classifiers) or the standard deviation (regressors).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
+@click.option("--checkpoint", type=click.Choice(["best", "last"]), default="best", show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the dropout masks.")
+@_reports_spec_errors
+def predict(run_dir, input_path, output, mc_samples, batch_size, checkpoint, seed):
+    """Predict with the supervised run RUN_DIR on new inputs, preprocessed as in training."""
+    from kspec.inspection.predict import predict_run
+
+    predictions = predict_run(run_dir, input_path, output, mc_samples=mc_samples, batch_size=batch_size,
+                              checkpoint=checkpoint, seed=seed, progress=output is not None)
+    for note in predictions.notes:
+        click.echo(f"note: {note}", err=True)
+    if output is None:
+        click.echo(predictions.csv_text(), nl=False)
+    else:
+        click.echo(f"wrote {output} ({len(predictions.names)} predictions)")
 
 
 @main.command()

@@ -1,4 +1,4 @@
-"""Tests of kspec.export: SavedModels that plain TensorFlow serves, ONNX/LiteRT files, atomic replacement."""
+"""Tests of kspec.export.keras_model: SavedModels that plain TensorFlow serves, ONNX/LiteRT files, atomic replacement."""
 
 import json
 import os
@@ -197,7 +197,7 @@ def test_export_failing_midway_keeps_previous_export_and_leaves_no_temporary_dir
 
 
 def test_export_failing_at_the_swap_puts_previous_export_back(tmp_path, monkeypatch):
-    import kspec.export
+    import kspec.export.keras_model
 
     target = tmp_path / "export"
     export_small(target)
@@ -209,7 +209,7 @@ def test_export_failing_at_the_swap_puts_previous_export_back(tmp_path, monkeypa
             raise OSError("rename failed")
         rename(source, destination)
 
-    monkeypatch.setattr(kspec.export.os, "rename", refuse_to_move_staging_in)
+    monkeypatch.setattr(kspec.export.keras_model.os, "rename", refuse_to_move_staging_in)
     with pytest.raises(OSError, match="rename failed"):
         export_small(target)
     assert tree(target) == before
@@ -277,9 +277,9 @@ def test_bad_arguments_fail_before_anything_is_written(tmp_path, arguments, mess
 def test_docstring_example_runs():
     import doctest
 
-    import kspec.export
+    import kspec.export.keras_model
 
-    results = doctest.testmod(kspec.export)
+    results = doctest.testmod(kspec.export.keras_model)
     assert results.attempted > 0 and results.failed == 0
 
 

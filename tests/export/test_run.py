@@ -1,4 +1,4 @@
-"""`kspec export RUN_DIR`: the trained model, named as in the spec, served by plain TensorFlow."""
+"""kspec.export.run (`kspec export RUN_DIR`): the trained model, named as in the spec, served by plain TensorFlow."""
 
 import json
 import os
@@ -49,4 +49,4 @@ def test_export_of_a_run_without_epochs_says_to_train_first(tmp_path):
     (run / "spec.yaml").write_text(open(os.path.join(SPECS_DIR, "cnn_classifier.yaml")).read())
     result = run_cli("export", run, "-o", tmp_path / "export")
     assert result.exit_code == 1
-    assert result.stderr.strip() == f"RUN_DIR: {run} has no finished epoch to export; train it first"
+    assert result.stderr.strip() == f"RUN_DIR: {run} has no finished epoch; train it first"
