@@ -153,6 +153,26 @@ def predict(run_dir, input_path, output, mc_samples, batch_size, checkpoint, see
 
 @main.command()
 @click.argument("run_dir", type=click.Path(file_okay=False, exists=True))
+@click.option("--input", "input_path", required=True, type=click.Path(exists=True),
+              help="A directory of images, or a .npz file of raw images in `x`.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="PNG grid of the images and their heatmaps; the raw maps go to the same name with .npz.")
+@click.option("--layer", help="Spec node whose feature map is explained (default: the GAP input, else the last conv node).")
+@click.option("--class", "class_", default="predicted", show_default=True, help="`predicted`, a class index or a class name.")
+@click.option("--method", type=click.Choice(["auto", "cam", "grad-cam"]), default="auto", show_default=True,
+              help="CAM needs global average pooling and one dense layer; Grad-CAM works on any conv node.")
+@click.option("--checkpoint", type=click.Choice(["best", "last"]), default="best", show_default=True)
+@_reports_spec_errors
+def cam(run_dir, input_path, output, layer, class_, method, checkpoint):
+    """Class activation maps (CAM, Grad-CAM) of the image classifier run RUN_DIR, overlaid on the inputs."""
+    from kspec.inspection.cam import cam_run
+
+    result = cam_run(run_dir, input_path, output, layer=layer, class_=class_, method=method, checkpoint=checkpoint)
+    click.echo(f"{result['method']} on `{result['layer']}`: wrote {result['png']} and {result['npz']}")
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(file_okay=False, exists=True))
 @click.option("-n", "count", type=click.IntRange(min=1), default=64, show_default=True, help="Number of images.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="PNG file to write.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the latent draw (same seed, same grid).")
@@ -210,9 +230,23 @@ def _extractor_flags(command):
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--checkpoint", type=click.Choice(["best", "last"]), default="last", show_default=True)
 @_extractor_flags
+@click.option("--calibration", is_flag=True, help="Instead: calibration of a supervised classifier run (reliability "
+              "diagram, ECE with and without MC dropout) written to -o DIR.")
+@click.option("-o", "--output", type=click.Path(file_okay=False), help="Directory for --calibration's files.")
+@click.option("--mc-samples", type=click.IntRange(min=1), default=30, show_default=True, help="With --calibration.")
+@click.option("--ood", default="", help="With --calibration: comma-separated out-of-distribution inputs to score "
+              "the uncertainty on (noise, shapes).")
 @_reports_spec_errors
-def evaluate(run_dir, metrics, samples, seed, checkpoint, extractor_run, layer, name, inception_weights):
-    """Score a generative run's samples against its training data (FID, Inception Score, KID)."""
+def evaluate(run_dir, metrics, samples, seed, checkpoint, extractor_run, layer, name, inception_weights, calibration,
+             output, mc_samples, ood):
+    """Score a generative run's samples against its training data (FID, Inception Score, KID), or with
+    --calibration a classifier's calibration and uncertainty."""
+    if calibration:
+        from kspec.inspection.calibration import calibration_command
+
+        for line in calibration_command(run_dir, output, mc_samples=mc_samples, checkpoint=checkpoint, ood=ood, seed=seed):
+            click.echo(line)
+        return
     from kspec.training.evaluation import evaluate_run
 
     names = []

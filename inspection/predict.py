@@ -9,7 +9,6 @@ information (BALD); regressors and forecasters the mean and standard deviation, 
 
 import csv
 import io
-import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -66,32 +65,17 @@ class Predictions:
 
     def write(self, path):
         """Writes `path` (.csv or .npz) atomically; returns it."""
+        from kspec.inspection.output_files import write_npz
         from kspec.training.run_directory import write_atomic
 
         if path.lower().endswith(".csv"):
             write_atomic(path, self.csv_text())
         elif path.lower().endswith(".npz"):
-            _write_npz(path, {"names": np.asarray(self.names, dtype=str), **self.arrays,
+            write_npz(path, {"names": np.asarray(self.names, dtype=str), **self.arrays,
                               **({"class_names": np.asarray(self.class_names, dtype=str)} if self.class_names else {})})
         else:
             raise SpecError(f"expected a file name ending in .csv or .npz. Received: {path}", path="--output")
         return path
-
-
-def _write_npz(path, arrays):
-    import tempfile
-
-    from kspec.atomic import publish
-
-    directory = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=directory)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            np.savez(stream, **arrays)
-        publish(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
 
 
 def from_logits(config):
