@@ -201,6 +201,50 @@ def interpolate(run_dir, steps, output, seed, from_data, checkpoint):
     click.echo(f"wrote {path}")
 
 
+@main.command()
+@click.argument("run_dir", type=click.Path(file_okay=False, exists=True))
+@click.option("--from-label", "from_label", required=True, help="Class A (name or index) whose images are moved.")
+@click.option("--to-label", "to_label", required=True, help="Class B they are moved towards.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="PNG file to write.")
+@click.option("-n", "count", type=click.IntRange(min=1), default=8, show_default=True, help="Images of class A.")
+@click.option("--steps", type=click.IntRange(min=1), default=4, show_default=True,
+              help="Rows shifted by 1/steps, 2/steps, ..., 1 of the vector (after the reconstruction row).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed choosing the images.")
+@click.option("--checkpoint", type=click.Choice(["best", "last"]), default="last", show_default=True)
+@_reports_spec_errors
+def attribute(run_dir, from_label, to_label, output, count, steps, seed, checkpoint):
+    """Latent arithmetic of a VAE or AAE run: images of one class moved along the attribute vector to another."""
+    from kspec.inspection.latent import attribute_run
+
+    result = attribute_run(run_dir, from_label, to_label, output, count=count, steps=steps, seed=seed,
+                           checkpoint=checkpoint)
+    click.echo(f"attribute vector {result['from']} -> {result['to']} (length {result['distance']:.3f}): wrote {output}")
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(file_okay=False, exists=True))
+@click.option("--dims", default="0,1", show_default=True, help="Comma-separated latent dimensions (two make a grid).")
+@click.option("--range", "value_range", nargs=2, type=float, default=(-3.0, 3.0), show_default=True,
+              metavar="LOW HIGH", help="Values each dimension takes.")
+@click.option("--steps", type=click.IntRange(min=2), default=9, show_default=True)
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="PNG file to write.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the fixed code of the other dimensions.")
+@click.option("--from-data", is_flag=True, help="Fix the other dimensions at the code of a validation image.")
+@click.option("--checkpoint", type=click.Choice(["best", "last"]), default="last", show_default=True)
+@_reports_spec_errors
+def traverse(run_dir, dims, value_range, steps, output, seed, from_data, checkpoint):
+    """Decode a grid varying chosen latent dimensions of a VAE or AAE run, the others held fixed."""
+    from kspec.inspection.latent import traverse_run
+
+    try:
+        dimensions = [int(d) for d in dims.split(",") if d.strip()]
+    except ValueError:
+        raise SpecError(f"expected comma-separated integers. Received: {dims!r}", path="--dims") from None
+    result = traverse_run(run_dir, dimensions, *value_range, steps, output, seed=seed, from_data=from_data,
+                          checkpoint=checkpoint)
+    click.echo(f"wrote {output} ({result['rows']} x {result['columns']} images)")
+
+
 def _extractor_options(extractor_run, layer, name, inception_weights):
     if inception_weights:
         return {"inception": inception_weights}

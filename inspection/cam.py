@@ -200,16 +200,12 @@ def grad_cam(model, graph, layer, images, classes, batch_size=64):
 
 
 def parse_class(value, class_names, count):
-    """`--class`: `predicted`, a class index, or a class name; returns None for `predicted`."""
+    """`--class`: `predicted` (returns None), a class index or a class name."""
+    from kspec.training.data_facts import class_index
+
     if value in (None, "predicted"):
         return None
-    names = [str(n) for n in class_names or range(count)]
-    if str(value) in names:
-        return names.index(str(value))
-    if str(value).isdigit() and int(value) < count:
-        return int(value)
-    raise SpecError(f"expected `predicted`, a class index below {count} or one of {', '.join(names)}. "
-                    f"Received: {value!r}", path="--class")
+    return class_index(value, class_names or [str(i) for i in range(count)], option="--class")
 
 
 def cam_run(run_dir, input_path, output, *, layer=None, class_="predicted", method="auto", checkpoint="best",

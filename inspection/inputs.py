@@ -99,7 +99,8 @@ def _read_npz(path, facts, data_config):
         array = archive[key]
     if not np.issubdtype(array.dtype, np.number):
         raise _error(path, f"expected a numeric array. Received: {key} of dtype {array.dtype}")
-    if array.ndim == len(facts.input_shape) and facts.input_shape[-1:] == (1,) and len(facts.input_shape) == 3:
+    if array.ndim == 3 and len(facts.input_shape) == 3 and facts.input_shape[-1] == 1 \
+            and array.shape[1:] == tuple(facts.input_shape[:2]):
         array = array[..., None]  # grayscale images without their channel axis
     array = _check_shape(path, array.astype("float32"), facts, key)
     return array, [str(i) for i in range(len(array))]

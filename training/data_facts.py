@@ -125,3 +125,27 @@ def read_data_facts(run, spec=None):
                         path="RUN_DIR")
     config = TrainingConfig.from_spec(spec)
     return DataFacts.from_info(load_arrays(spec.data, batch_size=config.batch_size, seed=config.seed).info)
+
+
+def class_index(value, class_names, *, option):
+    """The index of a class given by name or by index, for command options such as `--class`.
+
+    Args:
+        value: a class name, or an index as an int or text.
+        class_names: the names of the classes, in index order.
+        option: the option's name, for the error.
+
+    Raises:
+        SpecError: naming the option, the classes and the value.
+
+    Example:
+    >>> class_index("square", ("circle", "square"), option="--class"), class_index("0", ("a", "b"), option="--class")
+    (1, 0)
+    """
+    names = [str(name) for name in class_names]
+    if str(value) in names:
+        return names.index(str(value))
+    if str(value).isdigit() and int(value) < len(names):
+        return int(value)
+    raise SpecError(f"expected a class index below {len(names)} or one of {', '.join(names)}. Received: {value!r}",
+                    path=option)
