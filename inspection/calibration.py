@@ -87,7 +87,7 @@ def reliability_diagram(panels, path, bins=DEFAULT_BINS):
 
     from kspec.inspection.output_files import write_figure
 
-    figure, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4.2), squeeze=False)
+    figure, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4.6), squeeze=False)
     for axis, (title, (probabilities, labels)) in zip(axes[0], panels.items()):
         result = calibration_bins(probabilities, labels, bins)
         centers = (result.edges[:-1] + result.edges[1:]) / 2
@@ -103,8 +103,9 @@ def reliability_diagram(panels, path, bins=DEFAULT_BINS):
         ece = expected_calibration_error(probabilities, labels, bins)
         axis.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", ylabel="accuracy",
                  title=f"{title}\nECE {ece:.4f} (n = {len(labels)})")
-        axis.legend(loc="upper left", fontsize="small")
-    figure.tight_layout()
+    # One legend below the panels, where it hides no bar.
+    figure.legend(*axes[0][0].get_legend_handles_labels(), loc="lower center", ncol=3, fontsize="small")
+    figure.tight_layout(rect=(0, 0.07, 1, 1))
     write_figure(figure, path)
     plt.close(figure)
     return path

@@ -46,7 +46,7 @@ def test_calibration_of_a_classifier_run_writes_diagram_and_figures(cnn_run, tmp
         assert scores["examples"] == 48
         assert all(0.0 <= scores[key] <= 1.0 for key in ("auroc_entropy", "auroc_entropy_mc_dropout",
                                                           "auroc_mutual_information"))
-    assert Image.open(out / "reliability.png").size == (840, 420)
+    assert Image.open(out / "reliability.png").size == (840, 460)
     lines = result.output.strip().splitlines()
     assert lines[0].startswith("validation split, 48 examples: accuracy ")
     assert lines[1].startswith("out-of-distribution `noise` vs validation: AUROC of entropy ")
