@@ -14,7 +14,6 @@
 Every input is then normalized with the run's stored normalization (`RUN/data.json`).
 """
 
-import csv
 import os
 from dataclasses import dataclass
 
@@ -75,6 +74,14 @@ def _error(path, message):
     return SpecError(message, path="--input", mark=Mark(path))
 
 
+def _read_with(source, options, path):
+    """Runs a data source on `options`; its problems come back as one line naming the input."""
+    try:
+        return source(SourceArguments(options, source=source.__name__, path="--input"))
+    except SpecError as error:
+        raise _error(path, error.problems[0].message) from None
+
+
 def _check_shape(path, array, facts, what):
     expected = tuple(facts.input_shape)
     if tuple(array.shape[1:]) != expected:
@@ -107,42 +114,24 @@ def _read_npz(path, facts, data_config):
 
 
 def _read_csv(path, facts, data_config):
+    from kspec.data.csv_series import csv_series
+
     args = dict(data_config.get("args") or {})
-    delimiter = args.get("delimiter", ",") if data_config.get("source") == "csv" else ","
-    with open(path, newline="", encoding="utf-8") as handle:
-        rows = [row for row in csv.reader(handle, delimiter=delimiter) if row]
-    if not rows:
-        raise _error(path, "expected a header row naming the columns. Received: an empty file")
-    header = [name.strip() for name in rows[0]]
     forecasting = facts.task == "forecasting"
-    if forecasting:
-        columns = args.get("columns") if data_config.get("source") == "csv" else None
-        columns = [columns] if isinstance(columns, str) else list(columns or header)
-    elif len(facts.input_shape) == 1:
-        columns = header
-    else:
+    if not forecasting and len(facts.input_shape) != 1:
         raise _error(path, f"expected images (a directory) or a .npz file for inputs of shape "
                            f"{format_shape(facts.input_shape)}; CSV holds time series or feature vectors")
-    missing = [c for c in columns if c not in header]
-    if missing:
-        raise _error(path, f"expected the columns the run was trained on: {', '.join(map(repr, columns))}. "
-                           f"Received: no column {missing[0]!r} in the header {', '.join(map(repr, header))}")
-    indices = [header.index(c) for c in columns]
-    values = np.empty((len(rows) - 1, len(columns)), "float32")
-    for line, row in enumerate(rows[1:], start=2):
-        for position, index in enumerate(indices):
-            text = row[index].strip() if index < len(row) else ""
-            try:
-                values[line - 2, position] = float(text)
-            except ValueError:
-                raise _error(path, f"expected numbers in column {columns[position]!r}. Received: {text!r} on "
-                                   f"line {line}") from None
+    # Read by the `csv` source itself, with the columns and separator the run was trained on when it used one.
+    options = {"path": path, "window": 1, "horizon": 1}
+    if data_config.get("source") == "csv":
+        options.update({key: args[key] for key in ("columns", "delimiter") if key in args})
+    values = _read_with(csv_series, options, path).values
     if not forecasting:
         return _check_shape(path, values, facts, "rows"), [f"line {line}" for line in range(2, len(values) + 2)]
     window, features = facts.input_shape
-    if len(columns) != features:
+    if values.shape[1] != features:
         raise _error(path, f"expected {features} column{'s' if features != 1 else ''} per time step, the run's "
-                           f"inputs. Received: {len(columns)} ({', '.join(map(repr, columns))})")
+                           f"inputs. Received: {values.shape[1]}")
     stride = int(args.get("stride", 1))
     if len(values) < window:
         raise _error(path, f"expected at least window = {window} rows of values. Received: {len(values)}")
@@ -164,7 +153,7 @@ def _read_images(path, facts, data_config):
         raise _error(path, "expected image files (.bmp, .gif, .jpeg, .jpg, .png) below the directory. Received: none")
     color_mode = {1: "grayscale", 3: "rgb", 4: "rgba"}[shape[-1]]
     args = {"path": path, "size": list(shape[:2]), "color_mode": color_mode, "target": "none"}
-    images = image_directory(SourceArguments(args, source="image_directory", path="--input")).inputs
+    images = _read_with(image_directory, args, path).inputs
     if data_config.get("source") != "image_directory":
         images = _onto_raw_range(images, facts, path)
     return _check_shape(path, images, facts, "images"), names

@@ -34,7 +34,7 @@ def test_images_of_another_source_are_mapped_onto_its_raw_range(tmp_path):
 
 
 @pytest.mark.parametrize("name, content, shape, message", [
-    ("a.csv", "x,y\n1,oops\n", (2,), "expected numbers in column 'y'. Received: 'oops' on line 2"),
+    ("a.csv", "x,y\n1,oops\n", (2,), "expected numbers in column 'y'. Received: 'oops' on line 2 of {path}"),
     ("a.csv", "x\n1\n", (2,), "expected examples of shape (2,), the run's inputs. Received: rows of shape (1, 1)"),
     ("images", None, (4,), "expected a .npz or .csv file for inputs of shape (4,); a directory holds images"),
     ("empty", None, (3, 3, 1), "expected image files (.bmp, .gif, .jpeg, .jpg, .png) below the directory. "
@@ -50,7 +50,7 @@ def test_unreadable_inputs_name_the_file(tmp_path, name, content, shape, message
         path.write_text(content)
     with pytest.raises(SpecError) as error:
         read_inputs(path, facts(shape, Normalization("none")), {"source": "npz"})
-    assert str(error.value) == f"{path}: --input: {message}"
+    assert str(error.value) == f"{path}: --input: {message.format(path=path)}"
 
 
 def test_standardized_images_cannot_be_given_as_files(tmp_path):
