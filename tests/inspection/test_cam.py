@@ -158,6 +158,14 @@ def test_cam_option_errors_are_one_line(cnn_run, raw_digits, tmp_path, arguments
     assert not os.path.exists(tmp_path / "c.png")
 
 
+def test_cam_refuses_images_of_another_shape(cnn_run, tmp_path):
+    np.savez(tmp_path / "small.npz", x=np.zeros((2, 8, 8, 1)))
+    result = run_cli("cam", cnn_run, "--input", tmp_path / "small.npz", "-o", tmp_path / "c.png")
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (f"{tmp_path / 'small.npz'}: --input: expected examples of shape (28, 28, 1), "
+                                     "the run's inputs. Received: x of shape (2, 8, 8, 1)")
+
+
 def test_cam_refuses_a_generative_run(vae_run, raw_digits, tmp_path):
     result = run_cli("cam", vae_run, "--input", raw_digits, "-o", tmp_path / "c.png")
     assert result.exit_code == 1
