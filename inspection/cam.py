@@ -199,6 +199,19 @@ def grad_cam(model, graph, layer, images, classes, batch_size=64):
     return np.concatenate(maps).astype("float32")
 
 
+def peaks_inside(maps, masks):
+    """Per map, whether its highest point lies on a nonzero pixel of the mask of the same size.
+
+    Example:
+    >>> maps = np.array([[[0.0, 1.0], [0.0, 0.0]], [[1.0, 0.0], [0.0, 0.0]]])
+    >>> peaks_inside(maps, np.array([[[0, 2], [0, 0]], [[0, 2], [0, 0]]])).tolist()
+    [True, False]
+    """
+    maps, masks = np.asarray(maps), np.asarray(masks)
+    peaks = maps.reshape(len(maps), -1).argmax(axis=1)
+    return masks.reshape(len(masks), -1)[np.arange(len(masks)), peaks] > 0
+
+
 def parse_class(value, class_names, count):
     """`--class`: `predicted` (returns None), a class index or a class name."""
     from kspec.training.data_facts import class_index
