@@ -157,8 +157,10 @@ def predict(run_dir, input_path, output, mc_samples, batch_size, checkpoint, see
               help="A directory of images, or a .npz file of raw images in `x`.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="PNG grid of the images and their heatmaps; the raw maps go to the same name with .npz.")
-@click.option("--layer", help="Spec node whose feature map is explained (default: the GAP input, else the last conv node).")
-@click.option("--class", "class_", default="predicted", show_default=True, help="`predicted`, a class index or a class name.")
+@click.option("--layer", help="Spec node whose feature map is explained (default: the GAP input, else the last "
+              "conv node).")
+@click.option("--class", "class_", default="predicted", show_default=True,
+              help="`predicted`, a class index or a class name.")
 @click.option("--method", type=click.Choice(["auto", "cam", "grad-cam"]), default="auto", show_default=True,
               help="CAM needs global average pooling and one dense layer; Grad-CAM works on any conv node.")
 @click.option("--checkpoint", type=click.Choice(["best", "last"]), default="best", show_default=True)
@@ -288,7 +290,8 @@ def evaluate(run_dir, metrics, samples, seed, checkpoint, extractor_run, layer, 
     if calibration:
         from kspec.inspection.calibration import calibration_command
 
-        for line in calibration_command(run_dir, output, mc_samples=mc_samples, checkpoint=checkpoint, ood=ood, seed=seed):
+        lines = calibration_command(run_dir, output, mc_samples=mc_samples, checkpoint=checkpoint, ood=ood, seed=seed)
+        for line in lines:
             click.echo(line)
         return
     from kspec.training.evaluation import evaluate_run

@@ -1,9 +1,10 @@
 """Exporting a Keras model: a built (or trained) model -> a serving artifact that needs neither kspec nor Keras.
 
-One public function, `export_model` (`kspec.export.run` exports a run's model through it). Every format is written into a directory that also holds `kspec.json`
-(which spec, run and model the export came from) and replaces an earlier export atomically: the new export is
-written into a temporary directory next to the target and renamed into place, so a failed export never leaves
-a half-written directory where a good one was, nor deletes the good one.
+One public function, `export_model`; `kspec.export.run` exports a run's model through it. Every format is
+written into a directory that also holds `kspec.json` (which spec, run and model the export came from) and
+replaces an earlier export atomically: the new export is written into a temporary directory next to the
+target and renamed into place, so a failed export never leaves a half-written directory where a good one
+was, nor deletes the good one.
 
 Formats:
     saved_model: a TensorFlow SavedModel whose serving signature takes the spec's input names and returns a

@@ -217,8 +217,10 @@ def calibration_command(run_dir, output_dir, *, ood="", **options):
              f"{result['accuracy_mc_dropout']:.4f}, ECE {result['ece_mc_dropout']:.4f}"]
     for kind in kinds:
         scores = result[f"ood_{kind}"]
-        lines.append(f"out-of-distribution `{kind}` vs {result['split']}: AUROC of entropy {scores['auroc_entropy']:.4f} "
+        lines.append(f"out-of-distribution `{kind}` vs {result['split']}: AUROC of entropy "
+                     f"{scores['auroc_entropy']:.4f} "
                      f"(MC dropout {scores['auroc_entropy_mc_dropout']:.4f}), of mutual information "
                      f"{scores['auroc_mutual_information']:.4f}")
-    lines.append(f"wrote {os.path.join(output_dir, 'reliability.png')} and {os.path.join(output_dir, 'calibration.json')}")
+    files = [os.path.join(output_dir, name) for name in ("reliability.png", "calibration.json")]
+    lines.append(f"wrote {files[0]} and {files[1]}")
     return lines

@@ -182,7 +182,8 @@ def monte_carlo_model(model, samples):
     (2, 3, 4)
     """
     if not isinstance(samples, int) or samples < 1:
-        raise ValueError(f"Invalid value for argument `samples`: expected an integer >= 1. Received: samples={samples!r}")
+        raise ValueError("Invalid value for argument `samples`: expected an integer >= 1. "
+                         f"Received: samples={samples!r}")
     active = with_dropout_active(model)
     inputs = [keras.Input(shape=tuple(t.shape)[1:], dtype=t.dtype, name=_input_name(t)) for t in model.inputs]
     tiled = [RepeatBatch(samples)(x) for x in inputs]

@@ -61,4 +61,5 @@ def ood_inputs(kind, like, count, *, seed=0):
         images, _, _ = draw_shapes(count, shape[:2], seed=seed, max_shapes=1)
         images = np.repeat(images, shape[2], axis=-1)
         return (low + images * (high - low)).astype("float32")
-    raise ValueError(f"Invalid value for argument `kind`: expected one of {', '.join(OOD_KINDS)}. Received: kind={kind!r}")
+    raise ValueError(f"Invalid value for argument `kind`: expected one of {', '.join(OOD_KINDS)}. "
+                     f"Received: kind={kind!r}")

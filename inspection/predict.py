@@ -99,7 +99,8 @@ def output_passes(model, inputs, *, mc_samples=None, batch_size=32, logits=False
     from kspec.inspection.mc_dropout import monte_carlo_predict
 
     if mc_samples is None:
-        outputs = model.predict(inputs, batch_size=batch_size, verbose=1 if progress and len(inputs) > batch_size else 0)
+        verbose = 1 if progress and len(inputs) > batch_size else 0
+        outputs = model.predict(inputs, batch_size=batch_size, verbose=verbose)
     else:
         outputs = monte_carlo_predict(model, inputs, mc_samples, batch_size=batch_size, progress=progress)[0]
     outputs = np.asarray(outputs, dtype="float32")

@@ -63,7 +63,8 @@ class DataFacts:
         record["input_shape"] = list(self.input_shape)
         record["class_names"] = None if self.class_names is None else list(self.class_names)
         # One key per line, each value on its line: short enough to read, easy to diff.
-        return "{\n" + ",\n".join(f"  {json.dumps(key)}: {json.dumps(value)}" for key, value in record.items()) + "\n}\n"
+        lines = [f"  {json.dumps(key)}: {json.dumps(value)}" for key, value in record.items()]
+        return "{\n" + ",\n".join(lines) + "\n}\n"
 
     @classmethod
     def from_json(cls, text):

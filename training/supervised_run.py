@@ -55,7 +55,8 @@ def checkpoint_path(run, which="best"):
     from kspec.training.supervised import best_checkpoint
 
     if which not in CHECKPOINTS:
-        raise SpecError(f"expected one of {', '.join(CHECKPOINTS)}. Received: checkpoint={which!r}", path="--checkpoint")
+        raise SpecError(f"expected one of {', '.join(CHECKPOINTS)}. Received: checkpoint={which!r}",
+                        path="--checkpoint")
     state = read_state(run)
     if state is None:
         raise SpecError(f"{run.path} has no finished epoch; train it first", path="RUN_DIR")

@@ -76,7 +76,8 @@ print(json.dumps({
     "sums": first["class_probabilities_mean"].numpy().sum(axis=1).tolist(),
     "min_stddev": float(first["class_probabilities_stddev"].numpy().min()),
     "max_stddev": float(first["class_probabilities_stddev"].numpy().max()),
-    "calls_differ": bool(np.any(first["class_probabilities_mean"].numpy() != second["class_probabilities_mean"].numpy())),
+    "calls_differ": bool(np.any(first["class_probabilities_mean"].numpy()
+                                != second["class_probabilities_mean"].numpy())),
     "largest_gap_to_plain": float(np.abs(first["class_probabilities_mean"].numpy() - plain[0]).max()),
     "plain_is_deterministic": bool(np.array_equal(plain[0], plain[1])),
 }))

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from kspec.inspection.mc_dropout import (activations_per_example, dropout_layers, moments_model, monte_carlo_model, monte_carlo_predict,
-                                         samples_per_call, with_dropout_active)
+from kspec.inspection.mc_dropout import (activations_per_example, dropout_layers, moments_model, monte_carlo_model,
+                                         monte_carlo_predict, samples_per_call, with_dropout_active)
 
 
 def batch_norm_then_dropout(rate=0.5):

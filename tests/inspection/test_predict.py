@@ -152,5 +152,6 @@ def test_wrong_inputs_are_one_line_naming_the_file(cnn_run, tmp_path, arrays, su
 def test_output_must_be_csv_or_npz(cnn_run, raw_digits, tmp_path):
     result = run_cli("predict", cnn_run, "--input", raw_digits, "-o", tmp_path / "p.json")
     assert result.exit_code == 1
-    assert result.stderr.strip() == f"--output: expected a file name ending in .csv or .npz. Received: {tmp_path / 'p.json'}"
+    assert result.stderr.strip() == ("--output: expected a file name ending in .csv or .npz. "
+                                     f"Received: {tmp_path / 'p.json'}")
     assert not os.path.exists(tmp_path / "p.json")

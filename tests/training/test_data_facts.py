@@ -11,7 +11,8 @@ from kspec.training.run_directory import RunDirectory
 
 def test_facts_round_trip_through_json():
     facts = DataFacts("csv", "forecasting", (48, 2), "float32", None, None,
-                      Normalization("standardize", (1.0, 2.0), (3.0, 4.0)), Normalization("standardize", (1.0,), (3.0,)))
+                      Normalization("standardize", (1.0, 2.0), (3.0, 4.0)),
+                      Normalization("standardize", (1.0,), (3.0,)))
     assert DataFacts.from_json(facts.to_json()) == facts
 
 
