@@ -25,6 +25,7 @@ def train(spec, *, out=None, resume=None, verbose="auto"):
     import keras
 
     from kspec.data import check_keras_model, load_data
+    from kspec.training.data_facts import write_data_facts
 
     config = TrainingConfig.from_spec(spec)
     keras.utils.set_random_seed(config.seed)
@@ -33,6 +34,7 @@ def train(spec, *, out=None, resume=None, verbose="auto"):
 
     data = load_data(spec.data, batch_size=config.batch_size, seed=config.seed)
     check_keras_model(data.info, model, model=f"models.{config.model}")
+    write_data_facts(run, data.info)  # RUN/data.json: scaling and classes, for predict on new inputs
 
     model.compile(
         optimizer=keras_optimizer(config.optimizer, config.learning_rate_schedule),
