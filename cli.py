@@ -216,12 +216,12 @@ def stats(spec, output, extractor_run, layer, name, inception_weights):
 
 @main.command()
 def schema():
-    """Print kspec's JSON Schema (draft 2020-12) for editors and other tools."""
+    """Print kspec's JSON Schema (draft 2020-12) for editors: structure, every layer and its arguments."""
     import json
 
-    from kspec.builder.schema import load_schema
+    from kspec.builder.editor_schema import load_editor_schema
 
-    click.echo(json.dumps(load_schema(), indent=2))
+    click.echo(json.dumps(load_editor_schema(), indent=2))
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ losses, metrics and callbacks a `training:` section may name, are generated from
 module and committed as `keras_catalog.json`. A test regenerates it and fails when it drifts from Keras:
 
     python -m kspec.builder.keras_catalog --write     # after upgrading Keras or adding a kspec layer
+                                                      # (also regenerates the editor schema)
     python -m kspec.builder.keras_catalog --check
 """
 
@@ -261,6 +262,11 @@ def _main(argv):
             stream.write(table)
         os.replace(TABLE_PATH + ".tmp", TABLE_PATH)
         print(f"wrote {TABLE_PATH}")
+        # The editor schema lists the catalog's layers: keep it in step with the table.
+        from kspec.builder.editor_schema import write_editor_schema
+
+        load_table.cache_clear()
+        print(f"wrote {write_editor_schema()}")
         return 0
     with open(TABLE_PATH, encoding="utf-8") as stream:
         current = stream.read()
