@@ -13,11 +13,12 @@ kspec: 1
 params: {units: 16}
 models:
   net:
-    inputs: {x: [64]}
+    inputs: {x: [8, 8, 1]}
     layers:
+      - flatten:
       - {name: hidden, dense: {units: "${units}", activation: relu}}
       - {name: probabilities, dense: {units: 10, activation: softmax}}
-data: {source: digits, args: {size: 8, flatten: true}}
+data: {source: digits, args: {limit: 300}}
 training:
   optimizer: {adam: {learning_rate: 0.001}}
   loss: sparse_categorical_crossentropy
@@ -59,41 +60,41 @@ def test_a_valid_search_section_passes_and_reads_with_defaults(write_spec):
     "space, objective, message",
     [
         (["params.unit: {int: [16, 128]}"], None,
-         "17:5: search.space[params.unit]: unknown search path: `unit` is not in params (did you mean 'units'?)"),
+         "18:5: search.space[params.unit]: unknown search path: `unit` is not in params (did you mean 'units'?)"),
         (["models.net.layers[hiden].dense.units: {int: [16, 128]}"], None,
-         "17:5: search.space[models.net.layers[hiden].dense.units]: no list item named `hiden` in models.net.layers "
+         "18:5: search.space[models.net.layers[hiden].dense.units]: no list item named `hiden` in models.net.layers "
          "(did you mean 'hidden'?)"),
         (["training.optimizer.adam: {float: [0.1, 0.2]}"], None,
-         "17:5: search.space[training.optimizer.adam]: the path names a mapping; name one value inside it"),
+         "18:5: search.space[training.optimizer.adam]: the path names a mapping; name one value inside it"),
         (["params.units: {int: [128, 16]}"], None,
-         "17:5: search.space[params.units]: the range is inverted: expected low < high. Received: int=[128, 16]"),
+         "18:5: search.space[params.units]: the range is inverted: expected low < high. Received: int=[128, 16]"),
         (["params.units: {int: [16, 16]}"], None,
-         "17:5: search.space[params.units]: the range is empty: expected low < high. Received: int=[16, 16]; to fix "
+         "18:5: search.space[params.units]: the range is empty: expected low < high. Received: int=[16, 16]; to fix "
          "the value, set it in the spec instead"),
         (["params.units: {choice: [16]}"], None,
-         "17:5: search.space[params.units]: a choice needs at least two values to search. Received: choice=[16]"),
+         "18:5: search.space[params.units]: a choice needs at least two values to search. Received: choice=[16]"),
         (["params.units: {int: [16, 100], step: 16}"], None,
-         "17:5: search.space[params.units]: high - low must be a positive multiple of step. Received: int=[16, 100], "
+         "18:5: search.space[params.units]: high - low must be a positive multiple of step. Received: int=[16, 100], "
          "step=16"),
         (["training.optimizer.adam.learning_rate: {float: [0.0, 0.1], log: true}"], None,
-         "17:5: search.space[training.optimizer.adam.learning_rate]: a log range needs low > 0. Received: "
+         "18:5: search.space[training.optimizer.adam.learning_rate]: a log range needs low > 0. Received: "
          "float=[0.0, 0.1]"),
         (["params.units: {int: [0, 64]}"], None,
-         "17:5: search.space[params.units]: with 0 (the low end) the spec is invalid: models.net.layers[hidden].dense."
+         "18:5: search.space[params.units]: with 0 (the low end) the spec is invalid: models.net.layers[hidden].dense."
          "units: expected a positive integer. Received: units=0"),
         (["models.net.layers[hidden].dense.activation: {choice: [relu, gleu]}"], None,
-         "17:5: search.space[models.net.layers[hidden].dense.activation]: with \"gleu\" (a choice) the spec is "
+         "18:5: search.space[models.net.layers[hidden].dense.activation]: with \"gleu\" (a choice) the spec is "
          "invalid: models.net.layers[hidden].dense.activation: expected an activation name such as 'glu'. "
          "Received: activation='gleu'"),
         (["params.units: {int: [16, 64], float: [1, 2]}"], None,
-         "17:5: search.space[params.units]: expected exactly one of `int: [low, high]`, `float: [low, high]` or "
+         "18:5: search.space[params.units]: expected exactly one of `int: [low, high]`, `float: [low, high]` or "
          "`choice: [...]`. Received: int, float"),
         (["params.units: {int: [16, 64]}"], "val_acc",
-         "15:14: search.objective: the runs never report `val_acc` (did you mean 'val_accuracy'?)"),
+         "16:14: search.objective: the runs never report `val_acc` (did you mean 'val_accuracy'?)"),
         (["params.units: {int: [16, 64]}"], "val_sparse_top_k_categorical_accuracy",
          None),
         (["params.units: {int: [16, 64]}"], "fd_digits",
-         "15:14: search.objective: `fd_digits` is a generative score, but the spec computes none; add "
+         "16:14: search.objective: `fd_digits` is a generative score, but the spec computes none; add "
          "`training.evaluation` (see docs/metrics.md)"),
     ],
     ids=["unknown-path", "unknown-item", "names-a-mapping", "inverted", "empty", "one-choice", "step-misfit",
@@ -113,7 +114,7 @@ def test_the_schema_rejects_unknown_samplers(write_spec):
     path = write_spec(SPEC.replace("  space:\n", "  sampler: bayes\n  space:\n    params.units: {int: [8, 16]}\n"))
     result = run_cli("validate", path)
     assert result.exit_code == 1
-    assert result.stderr.strip() == (f"{path}:16:12: search.sampler: expected one of tpe, random, grid. "
+    assert result.stderr.strip() == (f"{path}:17:12: search.sampler: expected one of tpe, random, grid. "
                                      "Received: sampler='bayes'")
 
 
