@@ -10,8 +10,10 @@ stops beating for `GRACE_PERIOD` seconds is failed and queued again by whichever
 
 import contextlib
 import os
+import random
 import socket
 import threading
+import time
 import warnings
 import zlib
 
@@ -20,6 +22,8 @@ from kspec.errors import SpecError
 HEARTBEAT_INTERVAL = 10  # seconds between a running trial's heartbeats
 GRACE_PERIOD = 60  # seconds without a heartbeat after which a trial counts as dead
 MAX_RETRIES = 2  # times a trial interrupted by a dead worker is run again
+_OPEN_ATTEMPTS = 5
+_RACE_WORDS = ("UNIQUE constraint", "already exists", "duplicate key", "database is locked")
 _WORKER = "kspec_worker"
 _SPEC_HASH = "kspec_spec_hash"
 _SPEC = "kspec_spec"
@@ -45,16 +49,22 @@ def open_storage(url):
     """An Optuna RDB storage with heartbeats and retries of trials whose worker died."""
     optuna = optuna_quietly()
     engine = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {"pool_pre_ping": True}
-    try:
-        return optuna.storages.RDBStorage(
-            url, engine_kwargs=engine, heartbeat_interval=HEARTBEAT_INTERVAL, grace_period=GRACE_PERIOD,
-            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES))
-    except ImportError as error:  # the database driver, e.g. psycopg2 for postgresql://
-        raise SpecError(f"cannot open {_shown(url)}: {error}; install the database driver "
-                        "(for PostgreSQL: pip install psycopg2-binary)", path="--storage") from None
-    except Exception as error:  # noqa: BLE001 (SQLAlchemy's errors: unreachable server, bad URL, permissions)
-        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-        raise SpecError(f"cannot open {_shown(url)}: {reason}", path="--storage") from None
+    for attempt in range(_OPEN_ATTEMPTS):
+        try:
+            return optuna.storages.RDBStorage(
+                url, engine_kwargs=engine, heartbeat_interval=HEARTBEAT_INTERVAL, grace_period=GRACE_PERIOD,
+                heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES))
+        except ImportError as error:  # the database driver, e.g. psycopg for postgresql://
+            raise SpecError(f"cannot open {_shown(url)}: {error}; install the database driver "
+                            "(for PostgreSQL: pip install 'psycopg[binary]')", path="--storage") from None
+        except Exception as error:  # noqa: BLE001 (SQLAlchemy's errors: unreachable server, bad URL, permissions)
+            reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+            # Workers that start together race to create the tables of a new database: the loser sees them
+            # half made, and succeeds a moment later.
+            if attempt + 1 < _OPEN_ATTEMPTS and any(word in reason for word in _RACE_WORDS):
+                time.sleep(0.2 + random.random())
+                continue
+            raise SpecError(f"cannot open {_shown(url)}: {reason}", path="--storage") from None
 
 
 def _shown(url):
