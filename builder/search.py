@@ -20,7 +20,7 @@ import json
 import math
 from dataclasses import dataclass, field
 
-from kspec.builder.document import mark_of
+from kspec.builder.document import MarkedDict, MarkedList, mark_of
 from kspec.builder.keras_catalog import load_table, snake_name
 from kspec.builder.loader import apply_override, split_override_path
 from kspec.builder.training_checks import SUPERVISED, split_call
@@ -159,8 +159,8 @@ def _check_space(entry, where, mark, problems):
 
 def _check_path(document, path, where, mark, problems):
     """The path must name a plain value that is in the spec: a typo would otherwise search nothing."""
-    node, walked = document, []
-    for key in split_override_path(path):
+    node, walked, parts = document, [], split_override_path(path)
+    for key in parts:
         shown = ".".join(str(k) for k in walked) or "the spec"
         if isinstance(key, tuple):  # [name]
             names = [item.get("name") for item in node if isinstance(item, dict)] if isinstance(node, list) else []
@@ -177,7 +177,12 @@ def _check_path(document, path, where, mark, problems):
         elif not isinstance(node, dict) or key not in node:
             keys = [str(k) for k in node] if isinstance(node, dict) else []
             close = difflib.get_close_matches(str(key), keys, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            if close:
+                hint = f" (did you mean '{close[0]}'?)"
+            elif len(walked) == len(parts) - 1 and isinstance(node, dict):
+                hint = "; a search changes values written in the spec: write it there first"
+            else:
+                hint = ""
             problems.append(Problem(f"unknown search path: `{key}` is not in {shown}{hint}", where, mark))
             return False
         walked.append(key)
@@ -200,6 +205,41 @@ def _candidates(entry):
     return [(low, "the low end"), (high, "the high end")]
 
 
+def _shallow_copy(node):
+    if isinstance(node, MarkedDict):
+        copied = MarkedDict(node, mark=node.mark)
+        copied.key_marks, copied.value_marks = dict(node.key_marks), dict(node.value_marks)
+        return copied
+    if isinstance(node, MarkedList):
+        copied = MarkedList(node, mark=node.mark)
+        copied.item_marks = list(node.item_marks)
+        return copied
+    return copy.copy(node)
+
+
+def _copy_along(document, parts):
+    """A copy of `document` sharing everything but the containers on the path `parts` (checked to exist), so
+    that setting the value at the path leaves `document` as it was; much cheaper than a deep copy."""
+    root = node = _shallow_copy(document)
+    for key in parts[:-1]:
+        if isinstance(key, tuple):  # [name]
+            key = next(i for i, item in enumerate(node) if isinstance(item, dict) and item.get("name") == key[1])
+        node[key] = _shallow_copy(node[key])
+        node = node[key]
+    return root
+
+
+_STUB_MODELS = {"m": {"inputs": {"x": [1]}, "layers": [{"flatten": None}]}}
+
+
+def _schema_view(candidate, section):
+    """The candidate for the structural schema check: only the changed value can be wrong, so the sections
+    not on its path (models and blocks, the costly ones to check) are left out or replaced by a minimal model."""
+    view = {key: value for key, value in candidate.items() if key == section or key not in ("models", "blocks")}
+    view.setdefault("models", _STUB_MODELS)
+    return view
+
+
 def _check_candidates(document, path, entry, where, mark, allow_imports, problems):
     """Puts each bound or choice in place and validates the spec: a search must not try invalid specs."""
     from kspec.builder.checks import check_resolved
@@ -208,10 +248,10 @@ def _check_candidates(document, path, entry, where, mark, allow_imports, problem
     from kspec.builder.training_checks import check_training
 
     for value, which in _candidates(entry):
-        candidate = copy.deepcopy(document)
+        candidate = _copy_along(document, split_override_path(path))
         candidate.pop("search")
         apply_override(candidate, f"{path}={json.dumps(value)}")
-        found = check_schema(candidate)
+        found = check_schema(_schema_view(candidate, split_override_path(path)[0]))
         if not found:
             try:
                 resolved = resolve(candidate, "<search>")

@@ -18,7 +18,7 @@ models:
       - flatten:
       - {name: hidden, dense: {units: "${units}", activation: relu}}
       - {name: probabilities, dense: {units: 10, activation: softmax}}
-data: {source: digits, args: {limit: 300}}
+data: {source: digits, args: {limit: 300}, batch_size: 32}
 training:
   optimizer: {adam: {learning_rate: 0.001}}
   loss: sparse_categorical_crossentropy
@@ -86,6 +86,12 @@ def test_a_valid_search_section_passes_and_reads_with_defaults(write_spec):
          "18:5: search.space[models.net.layers[hidden].dense.activation]: with \"gleu\" (a choice) the spec is "
          "invalid: models.net.layers[hidden].dense.activation: expected an activation name such as 'glu'. "
          "Received: activation='gleu'"),
+        (["data.batch_size: {choice: [0, 32]}"], None,
+         "18:5: search.space[data.batch_size]: with 0 (a choice) the spec is invalid: data.batch_size: "
+         "expected a positive integer or an expression `${...}`. Received: batch_size=0"),
+        (["training.batch_size: {choice: [16, 32]}"], None,
+         "18:5: search.space[training.batch_size]: unknown search path: `batch_size` is not in training; a search "
+         "changes values written in the spec: write it there first"),
         (["params.units: {int: [16, 64], float: [1, 2]}"], None,
          "18:5: search.space[params.units]: expected exactly one of `int: [low, high]`, `float: [low, high]` or "
          "`choice: [...]`. Received: int, float"),
@@ -98,7 +104,7 @@ def test_a_valid_search_section_passes_and_reads_with_defaults(write_spec):
          "`training.evaluation` (see docs/metrics.md)"),
     ],
     ids=["unknown-path", "unknown-item", "names-a-mapping", "inverted", "empty", "one-choice", "step-misfit",
-         "log-from-zero", "bound-invalid", "choice-invalid", "two-kinds", "objective-typo", "objective-class-metric",
+         "log-from-zero", "bound-invalid", "choice-invalid", "choice-against-schema", "default-not-written", "two-kinds", "objective-typo", "objective-class-metric",
          "objective-generative-without-evaluation"],
 )
 def test_bad_search_sections_get_one_line_at_the_entry(write_spec, space, objective, message):
