@@ -90,10 +90,15 @@ def make_sampler(search, seed, grid=None):
 
 
 def make_pruner(search, epochs):
-    """The pruner named in `search:`: median (after the first epoch of 3 finished trials), hyperband, none."""
+    """The pruner named in `search:`: median, hyperband, none. Steps are epochs done (1, 2, ...).
+
+    The median pruner stops a trial whose best value so far trails the median of the finished trials at the
+    same epoch, once 3 trials have finished, from the second epoch on: one epoch says little about a slow
+    starter (a low learning rate).
+    """
     optuna = optuna_quietly()
     if search.pruner == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1)
+        return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=2)
     if search.pruner == "hyperband":
         return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max(epochs, 1))
     return optuna.pruners.NopPruner()
