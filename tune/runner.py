@@ -79,8 +79,8 @@ def objective_value(run_path, metric, direction, trial_number):
 class Worker:
     """Runs trials of one study until its budget is reached (see the module docstring)."""
 
-    def __init__(self, spec_path, spec, search, study, out, *, overrides=(), allow_imports=(), budget, echo=print):
-        self.spec_path, self.spec, self.search, self.study, self.out = spec_path, spec, search, study, out
+    def __init__(self, spec_path, search, study, out, *, overrides=(), allow_imports=(), budget, echo=print):
+        self.spec_path, self.search, self.study, self.out = spec_path, search, study, out
         self.overrides, self.allow_imports, self.budget, self.echo = list(overrides), allow_imports, budget, echo
         self.optuna = optuna_quietly()
 
@@ -223,7 +223,7 @@ def tune(spec_path, *, overrides=(), allow_imports=(), out=None, storage=None, s
     done = len([t for t in study.get_trials(deepcopy=False) if t.state.name in ("COMPLETE", "PRUNED")])
     echo(f"study `{study.study_name}`: {done} of {budget} trials done; {search.metric} to {search.direction}, "
          f"{search.sampler} sampler, {search.pruner} pruner; trial runs in {os.path.relpath(out)}/")
-    Worker(spec_path, spec, search, study, out, overrides=overrides, allow_imports=allow_imports, budget=budget,
+    Worker(spec_path, search, study, out, overrides=overrides, allow_imports=allow_imports, budget=budget,
            echo=echo).run()
     rows = trial_rows(study, search)
     return {
