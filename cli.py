@@ -1,7 +1,6 @@
 """The `kspec` command line: parse, call the Python API, print. Spec problems exit 1 with one line each."""
 
 import functools
-import os
 import sys
 
 import click

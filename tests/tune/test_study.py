@@ -53,7 +53,7 @@ def postgres_url():
     server = subprocess.Popen([*prefix, os.path.join(bin_dir, "postgres"), "-D", data, "-p", str(port),
                                "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={home}",
                                "-c", "fsync=off"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"postgresql://kspec@127.0.0.1:{port}/postgres"
+    url = f"postgresql+psycopg://kspec@127.0.0.1:{port}/postgres"  # psycopg 3 whatever SQLAlchemy defaults to
     try:
         deadline = time.time() + 60
         while True:
@@ -84,12 +84,12 @@ def test_a_study_in_postgresql(write_spec, tuning_spec, tmp_path, postgres_url):
 def test_an_unreachable_database_is_one_line_without_the_password(write_spec, tuning_spec, tmp_path):
     port = _free_port()  # nothing listens there
     spec = write_spec(tuning_spec)
-    url = f"postgresql://kspec:secret@127.0.0.1:{port}/db"
+    url = f"postgresql+psycopg://kspec:secret@127.0.0.1:{port}/db"
     result = run_cli("tune", spec, "--out", tmp_path / "study", "--storage", url)
     assert result.exit_code == 1
     assert result.stderr.strip() == (
-        f'--storage: cannot open postgresql://kspec@127.0.0.1:{port}/db: connection failed: connection to server at '
-        f'"127.0.0.1", port {port} failed: Connection refused')
+        f"--storage: cannot open postgresql+psycopg://kspec@127.0.0.1:{port}/db: connection failed: connection to "
+        f'server at "127.0.0.1", port {port} failed: Connection refused')
 
 
 def test_a_trial_is_dead_only_when_its_process_is_gone_on_this_machine():
