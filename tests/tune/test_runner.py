@@ -183,3 +183,52 @@ def test_kill_9_mid_trial_then_resume_retries_it_once_and_keeps_the_budget(write
     for number in (0, 2, 3):
         assert len(metrics_rows(out / f"trial-{number:04d}")) == 3
     assert re.search(r"^1 +fail \(retried as 2\)", result.stdout, re.MULTILINE), result.stdout
+
+
+def test_a_spec_without_search_is_refused(tmp_path):
+    from support import SPECS_DIR
+
+    result = run_cli("tune", os.path.join(SPECS_DIR, "vae.yaml"), "--out", tmp_path / "study")
+    assert result.exit_code == 1
+    assert result.stderr.strip() == ("search: the spec has no `search:` section naming what to tune; see `kspec init "
+                                     "classifier` for an example")
+    assert not (tmp_path / "study").exists()
+
+
+def test_grid_values_enumerate_each_dimension():
+    from kspec.builder.search import Dimension, Search
+    from kspec.tune.runner import grid_values
+
+    search = Search("val_loss", "minimize", "grid", "none", 100, 0, (
+        Dimension("params.units", "int", 16, 64, 16), Dimension("params.depth", "int", 1, 3),
+        Dimension("params.rate", "float", 0.1, 0.3, 0.1), Dimension("params.act", "choice", choices=("relu", "gelu"))))
+    grid = grid_values(search)
+    assert grid["params.units"] == [16, 32, 48, 64] and grid["params.depth"] == [1, 2, 3]
+    assert grid["params.rate"] == pytest.approx([0.1, 0.2, 0.3]) and grid["params.act"] == ["relu", "gelu"]
+
+
+@pytest.mark.parametrize("name, cls", [("median", "MedianPruner"), ("hyperband", "HyperbandPruner"),
+                                       ("none", "NopPruner")])
+def test_pruners_by_name(name, cls):
+    from kspec.builder.search import Search
+    from kspec.tune.study import make_pruner
+
+    assert type(make_pruner(Search("val_loss", "minimize", "tpe", name, 10, 0), epochs=5)).__name__ == cls
+
+
+def test_the_objective_is_the_best_epoch_and_a_missing_one_is_named(tmp_path):
+    from kspec.errors import SpecError
+    from kspec.tune.runner import objective_value
+
+    (tmp_path / "metrics.csv").write_text("epoch,fd_digits,loss\n0,30.0,1.0\n1,,0.8\n2,20.0,0.9\n")
+    assert objective_value(tmp_path, "loss", "minimize", 0) == (0.8, 3)
+    assert objective_value(tmp_path, "fd_digits", "maximize", 0) == (30.0, 3)  # epochs that did not score it skipped
+    with pytest.raises(SpecError) as missing:
+        objective_value(tmp_path, "fd_digit", "minimize", 4)
+    assert str(missing.value) == (f"search.objective: trial 4's run logs fd_digits, loss but not `fd_digit` (did you "
+                                  f"mean 'fd_digits'?); see {os.path.relpath(tmp_path / 'metrics.csv')}")
+    (tmp_path / "metrics.csv").write_text("epoch,fd_digits,loss\n0,,1.0\n")
+    with pytest.raises(SpecError) as never:
+        objective_value(tmp_path, "fd_digits", "minimize", 0)
+    assert str(never.value) == ("search.objective: trial 0's run never computed `fd_digits` in 1 epochs (a score "
+                                "computed every few epochs?); see " + os.path.relpath(tmp_path / "metrics.csv"))
