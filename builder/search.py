@@ -101,7 +101,7 @@ def check_search(resolved, allow_imports=()):
         found = _check_space(entry, where, mark, problems) and _check_path(document, path, where, mark, problems)
         if found:
             _check_candidates(document, path, entry, where, mark, allow_imports, problems)
-    if "sampler" in section and section["sampler"] == "grid":
+    if section.get("sampler") == "grid":
         for path, entry in space.items():
             if "float" in entry and "step" not in entry:
                 problems.append(Problem("the grid sampler needs a finite set of values: give `step`, or use `choice`",
