@@ -143,7 +143,7 @@ def test_two_workers_share_one_sqlite_study_and_run_no_trial_twice(write_spec, t
         assert worker.returncode == 0, stderr
     study = load_study(out)
     trials = counted(study)
-    assert len(trials) == 6, [(t.number, t.state) for t in study.trials]
+    assert len(trials) == 4, [(t.number, t.state) for t in study.trials]
     # Each trial ran once: one worker, one run directory with one epoch; no directory for anything else.
     assert sorted(os.listdir(out)) == sorted(
         ["study.db", "best.yaml", "objective.png", "trials.csv"] + [f"trial-{t.number:04d}" for t in trials])
