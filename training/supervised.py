@@ -13,7 +13,7 @@ def checkpoint_bytes(model):
     return int(model.count_params() * 4 * 3 * 2 * 1.2) + 2**20
 
 
-def train(spec, *, out=None, resume=None, verbose="auto"):
+def train(spec, *, out=None, resume=None, verbose="auto", callbacks=()):
     """Trains the spec's model with `fit` and returns its `RunDirectory`.
 
     Args:
@@ -21,6 +21,7 @@ def train(spec, *, out=None, resume=None, verbose="auto"):
         out: run directory for a new run (default `runs/<spec>-<time>`).
         resume: a `RunDirectory` to continue; training ends at the same epoch count as an uninterrupted run.
         verbose: Keras' fit verbosity ("auto" shows a progress bar).
+        callbacks: extra Keras callbacks, after the run's own (see `kspec.training.train.train`).
     """
     import keras
 
@@ -46,7 +47,8 @@ def train(spec, *, out=None, resume=None, verbose="auto"):
     monitor = config.checkpoint.get("monitor", "val_loss" if data.validation is not None else "loss")
     checkpoint = RunCheckpoint(run, monitor=monitor, mode=config.checkpoint.get("mode", "auto"))
     # The checkpoint goes last so that it records what the other callbacks added to the logs (learning_rate).
-    callbacks = [keras.callbacks.TensorBoard(log_dir=run.log_dir), *keras_callbacks(config.callbacks), checkpoint]
+    callbacks = [keras.callbacks.TensorBoard(log_dir=run.log_dir), *keras_callbacks(config.callbacks), checkpoint,
+                 *callbacks]
     if initial_epoch < config.epochs:
         model.fit(
             data.train,
