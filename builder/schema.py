@@ -4,10 +4,12 @@ jsonschema's own messages describe the schema, not the spec; each error is trans
 form (what was expected, what was received, at which line and spec path), so no schema internals leak.
 """
 
+import copy
 import difflib
 import functools
 import json
 import os
+import re
 
 from kspec.builder.document import format_path, mark_at
 from kspec.errors import Problem
@@ -32,18 +34,81 @@ def load_schema():
         return json.load(stream)
 
 
+def _validator_for(schema):
+    from jsonschema import Draft202012Validator, validators
+
+    # JSON Schema counts 2.0 as an integer; Keras and Python's range() do not, so neither does kspec.
+    checker = Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool))
+    return validators.extend(Draft202012Validator, type_checker=checker)(schema)
+
+
 @functools.lru_cache(maxsize=1)
 def _validator():
-    from jsonschema import Draft202012Validator
+    return _validator_for(load_schema())
 
-    return Draft202012Validator(load_schema())
+
+_EXPRESSION_WORDS = re.compile(r",? (?:or )?an expression `\$\{\.\.\.\}`")
+
+
+def _without_expressions(schema):
+    """`schema` with `${...}` no longer an alternative, for values that expressions already produced."""
+    if isinstance(schema, dict):
+        schema = {key: _without_expressions(value) for key, value in schema.items()}
+        expected = schema.get("x-expected")
+        if isinstance(expected, str) and _EXPRESSION_WORDS.search(expected):
+            words = _EXPRESSION_WORDS.sub("", expected)
+            head, comma, tail = words.rpartition(", ")
+            schema["x-expected"] = f"{head} or {tail}" if comma else words
+        return schema
+    if isinstance(schema, list):
+        return [_without_expressions(item) for item in schema]
+    return schema
+
+
+@functools.lru_cache(maxsize=1)
+def _resolved_validator():
+    schema = _without_expressions(copy.deepcopy(load_schema()))
+    schema["$defs"]["expression"] = False  # an expression's value is never itself an expression
+    return _validator_for(schema)
 
 
 def check_schema(document):
     """Returns the structural problems of `document` (a loaded spec), at most one per spec location."""
+    return _problems(document, (), _validator().iter_errors(document))
+
+
+def check_resolved_value(document, path, value, pointer):
+    """Problems of `value`, what the `${...}` at `path` in `document` produced, against the same schema.
+
+    The types of a spec live in one place, the schema: a value computed by an expression must satisfy what
+    a literal at the same place must, and the problem points at the expression that produced it.
+
+    Args:
+        document: the loaded spec, for spec paths and file positions.
+        path: where the expression sits in `document` (keys and indices).
+        value: its resolved value.
+        pointer: the schema location that describes `path`, such as `#/$defs/references`.
+
+    Returns:
+        A list of `Problem`s (empty when the value fits).
+
+    Example:
+    >>> [str(p) for p in check_resolved_value({"training": {}}, ("training", "epochs"), "x",
+    ...                                       "#/properties/training/properties/epochs")]
+    ["training.epochs: expected a positive integer. Received: epochs='x'"]
+    """
+    validator = _resolved_validator()
+    schema = validator.schema
+    for part in pointer.lstrip("#/").split("/"):
+        schema = schema[part]
+    return _problems(document, tuple(path), validator.evolve(schema=schema).iter_errors(value))
+
+
+def _problems(document, prefix, errors):
     problems, seen = [], set()
-    for error in sorted(_validator().iter_errors(document), key=lambda e: list(map(str, e.absolute_path))):
-        problem = _translate(document, error)
+    for error in sorted(errors, key=lambda e: list(map(str, e.absolute_path))):
+        problem = _translate(document, error, prefix)
         key = (problem.path, problem.message)
         if key not in seen:
             seen.add(key)
@@ -68,8 +133,8 @@ def _received(path, value):
     return f"{key}={_describe(value)}" if key else _describe(value)
 
 
-def _translate(document, error):
-    path = list(error.absolute_path)
+def _translate(document, error, prefix=()):
+    path = [*prefix, *error.absolute_path]
     validator = error.validator
     schema = error.schema if isinstance(error.schema, dict) else {}
     if validator == "additionalProperties":
@@ -98,7 +163,7 @@ def _translate(document, error):
         # A list or mapping matched the right branch's type: its inner error is the precise one.
         deeper = _deepest(error)
         if deeper is not error:
-            return _translate(document, deeper)
+            return _translate(document, deeper, prefix)
     if expected is None:
         expected = _expected_from(validator, error.validator_value)
     if validator in ("minProperties", "minItems"):

@@ -9,6 +9,8 @@ import difflib
 from kspec.builder.checks import check_argument
 from kspec.builder.document import mark_of
 from kspec.builder.keras_catalog import load_table
+from kspec.builder.resolver import contains_expression
+from kspec.builder.schema import check_resolved_value
 from kspec.errors import Problem, SpecError
 from kspec.registry import normalize_name
 
@@ -56,7 +58,9 @@ def _check_named(section, value, path, mark, problems, extra_names=()):
 
 def check_training(resolved):
     """Returns the problems of the spec's `training:` and `data:` sections (empty when fine or absent)."""
-    problems = []
+    problems = _check_resolved_types(resolved)
+    if problems:
+        return problems  # the checks below rely on the types
     training = resolved.training
     if training is not None:
         problems += _check_training_section(resolved, training)
@@ -67,6 +71,16 @@ def check_training(resolved):
             parse_data_config(resolved.data)
         except SpecError as error:
             problems += error.problems
+    return problems
+
+
+def _check_resolved_types(resolved):
+    """The resolved `training:` and `data:` against the schema that their literal values passed before `${}`."""
+    problems = []
+    for section in ("training", "data"):
+        value = getattr(resolved, section)
+        if value is not None and contains_expression(resolved.document[section]):
+            problems += check_resolved_value(resolved.document, (section,), value, f"#/properties/{section}")
     return problems
 
 
