@@ -60,6 +60,10 @@ _BY_NAME = {
     # Defaults of 0 that take fractions too.
     "min_delta": "number",
     "min_lr": "number",
+    # Trainer options whose default (None, 1) says too little.
+    "n_critic": "positive_int",
+    "num_classes": "positive_int_or_null",
+    "ema_decay": "fraction_or_null",
 }
 _CONV_OR_POOL = re.compile(r"(Conv|Pool)")
 
@@ -70,9 +74,17 @@ def snake_name(class_name):
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
+# `kernel_initializer`, `bias_regularizer`, `kernel_constraint`: checked against these catalog sections.
+OBJECT_SECTIONS = {"initializer": "initializers", "regularizer": "regularizers", "constraint": "constraints"}
+# Arguments of initializers, regularizers and constraints whose integer defaults take fractions too.
+_OBJECT_NUMBERS = {"max_value", "min_value", "rate"}
+
+
 def _argument_type(class_name, name, default):
     if name in _BY_NAME:
         return _BY_NAME[name]
+    if name.rsplit("_", 1)[-1] in OBJECT_SECTIONS:
+        return name.rsplit("_", 1)[-1]
     if name == "padding" and isinstance(default, str) and _CONV_OR_POOL.search(class_name):
         return "padding_causal" if "1D" in class_name and "Conv" in class_name else "padding"
     if isinstance(default, bool):
@@ -111,6 +123,22 @@ def _classes(module, base, excluded=()):
         cls = getattr(module, name)
         if isinstance(cls, type) and issubclass(cls, base) and cls is not base and name == cls.__name__ and name not in excluded:
             found[normalize_name(name)] = {"class": name, "name": snake_name(name), "arguments": _arguments(cls)}
+    return dict(sorted(found.items()))
+
+
+def _keras_objects(all_objects, base):
+    """Initializers, regularizers or constraints under every name Keras accepts (`random_normal`, `normal`)."""
+    from kspec.registry import normalize_name
+
+    found = {}
+    for name, cls in all_objects.items():
+        if isinstance(cls, type) and issubclass(cls, base) and cls is not base:
+            arguments = _arguments(cls)
+            for argument, entry in arguments.items():
+                if argument in _OBJECT_NUMBERS:
+                    entry["type"] = "number"
+            found[normalize_name(name)] = {"class": cls.__name__, "name": snake_name(cls.__name__),
+                                           "arguments": arguments}
     return dict(sorted(found.items()))
 
 
@@ -182,7 +210,10 @@ def generate_table():
         for name in dir(keras.activations)
         if not name.startswith("_") and callable(getattr(keras.activations, name)) and name not in ("get", "serialize", "deserialize")
     )
+    from keras.src.constraints import ALL_OBJECTS_DICT as constraints
+    from keras.src.initializers import ALL_OBJECTS_DICT as initializers
     from keras.src.losses import ALL_OBJECTS_DICT as losses
+    from keras.src.regularizers import ALL_OBJECTS_DICT as regularizers
     from keras.src.metrics import ALL_OBJECTS_DICT as metrics
 
     return {
@@ -197,6 +228,9 @@ def generate_table():
         "metrics": _classes(keras.metrics, keras.metrics.Metric, ("MeanMetricWrapper", "Metric")),
         # `compile()` resolves "accuracy" and "crossentropy" itself, from the loss and the output shape.
         "metric_names": sorted({n for n in metrics if n[0].islower()} | {"accuracy", "acc", "crossentropy", "ce"}),
+        "initializers": _keras_objects(initializers, keras.initializers.Initializer),
+        "regularizers": _keras_objects(regularizers, keras.regularizers.Regularizer),
+        "constraints": _keras_objects(constraints, keras.constraints.Constraint),
         "trainers": _trainers(),
         "callbacks": {
             key: {"class": cls.__name__, "name": snake_name(cls.__name__), "arguments": _arguments(cls)}
@@ -224,7 +258,8 @@ def lookup_layer(name):
 
 
 def lookup_entry(section, name):
-    """The catalog entry of `name` in `section` ("optimizers", "schedules", "losses", "metrics", "callbacks")."""
+    """The catalog entry of `name` in `section` ("optimizers", "schedules", "losses", "metrics", "callbacks",
+    "initializers", "regularizers", "constraints")."""
     from kspec.registry import normalize_name
 
     return load_table()[section].get(normalize_name(name))

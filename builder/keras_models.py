@@ -10,7 +10,7 @@ import os
 from kspec.builder.checks import model_order, topological_order
 from kspec.builder.resolver import MODEL_OP
 from kspec.builder.graph import LayerCall
-from kspec.builder.keras_catalog import lookup_layer
+from kspec.builder.keras_catalog import OBJECT_SECTIONS, lookup_entry, lookup_layer
 from kspec.errors import SpecError
 
 # Merge layers whose inputs must agree in shape (all axes, or all but the concatenation axis).
@@ -109,13 +109,25 @@ def layer_class(op):
 
 def _construct(call, node, keras, name=None):
     cls = layer_class(call.op)
-    args = {k: _construct(v, node, keras) if isinstance(v, LayerCall) else _tuple_lists(v) for k, v in call.args.items()}
+    args = {k: _construct(v, node, keras) if isinstance(v, LayerCall) else _keras_argument(call.op, k, v)
+            for k, v in call.args.items()}
     if name is not None:
         args["name"] = name
     try:
         return cls(**args)
     except (ValueError, TypeError) as error:
         raise SpecError(f"`{_display(call.op)}` rejects its arguments: {_first_line(error)}", node.where(), node.mark) from None
+
+
+def _keras_argument(op, name, value):
+    """A spec argument as Keras takes it: the short `{random_normal: {stddev: 0.02}}` of an initializer,
+    regularizer or constraint becomes Keras' `{"class_name": "RandomNormal", "config": {"stddev": 0.02}}`."""
+    entry = lookup_layer(op)
+    arg_type = entry["arguments"].get(name, {}).get("type") if entry else None
+    if arg_type in OBJECT_SECTIONS and isinstance(value, dict):
+        (short, config), = value.items()
+        return {"class_name": lookup_entry(OBJECT_SECTIONS[arg_type], short)["class"], "config": dict(config or {})}
+    return _tuple_lists(value)
 
 
 def _tuple_lists(value):

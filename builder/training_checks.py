@@ -6,54 +6,19 @@ spelling (`adam`, `Adam`; `sparse_categorical_crossentropy`), alone or with thei
 
 import difflib
 
-from kspec.builder.checks import check_argument
-from kspec.builder.document import mark_of
+from kspec.builder.checks import check_argument, check_named_call, split_call
+from kspec.builder.document import mark_at, mark_of
 from kspec.builder.keras_catalog import load_table
 from kspec.builder.resolver import contains_expression
 from kspec.builder.schema import check_resolved_value
 from kspec.errors import Problem, SpecError
-from kspec.registry import normalize_name
 
 SUPERVISED = "supervised"
 GENERATIVE_TRAINERS = ("vae", "gan", "aae")
 
 
-def split_call(value):
-    """`adam` -> ("adam", {}); `{adam: {learning_rate: 0.1}}` -> ("adam", {"learning_rate": 0.1})."""
-    if isinstance(value, str):
-        return value, {}
-    (name, args), = value.items()
-    return name, dict(args or {})
-
-
 def _check_named(section, value, path, mark, problems, extra_names=()):
-    """Checks a catalog name (and its arguments, when given) in `section` of the catalog."""
-    name, args = split_call(value)
-    entry = load_table()[section].get(normalize_name(name))
-    if entry is None:
-        if not args and name in extra_names:
-            return
-        known = sorted({e["name"] for e in load_table()[section].values()} | set(extra_names))
-        close = difflib.get_close_matches(name, known, n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        what = {"optimizers": "optimizer", "schedules": "learning-rate schedule", "losses": "loss", "metrics": "metric",
-                "callbacks": "callback"}[section]
-        problems.append(Problem(f"unknown {what} `{name}`{hint}", path, mark))
-        return
-    activations = load_table()["activations"]
-    for arg, arg_value in args.items():
-        spec = entry["arguments"].get(arg)
-        if spec is None:
-            close = difflib.get_close_matches(arg, list(entry["arguments"]), n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            problems.append(Problem(f"`{entry['name']}` has no argument `{arg}`{hint}", f"{path}.{name}.{arg}", mark))
-            continue
-        expected = check_argument(spec["type"], arg_value, activations)
-        if expected:
-            problems.append(Problem(f"expected {expected}. Received: {arg}={arg_value!r}", f"{path}.{name}.{arg}", mark))
-    for arg, spec in entry["arguments"].items():
-        if spec.get("required") and arg not in args:
-            problems.append(Problem(f"`{entry['name']}` needs argument `{arg}`", f"{path}.{name}", mark))
+    problems += check_named_call(section, value, path, mark, extra_names)
 
 
 def check_training(resolved):
@@ -98,12 +63,18 @@ def _check_training_section(resolved, training):
         problems.append(Problem(f"unknown trainer `{trainer}`{hint}", "training.trainer", mark("trainer")))
     elif trainer != SUPERVISED:
         known = load_table()["trainers"][trainer]["arguments"]
-        for option in options:
+        activations = load_table()["activations"]
+        for option, value in options.items():
+            path = f"training.trainer.{trainer}.{option}"
             if option not in known:
                 close = difflib.get_close_matches(option, list(known), n=1)
                 hint = f" (did you mean '{close[0]}'?)" if close else f"; it takes: {', '.join(known)}"
-                problems.append(Problem(f"trainer `{trainer}` has no option `{option}`{hint}",
-                                        f"training.trainer.{trainer}.{option}", mark("trainer")))
+                problems.append(Problem(f"trainer `{trainer}` has no option `{option}`{hint}", path, mark("trainer")))
+                continue
+            expected = check_argument(known[option]["type"], value, activations)
+            if expected:
+                problems.append(Problem(f"expected {expected}. Received: {option}={value!r}", path,
+                                        mark_at(resolved.document, ("training", "trainer", trainer, option))))
     if "model" in training and training["model"] not in resolved.models:
         close = difflib.get_close_matches(str(training["model"]), list(resolved.models), n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else f"; models: {', '.join(resolved.models)}"
