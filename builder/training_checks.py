@@ -9,7 +9,7 @@ import difflib
 from kspec.builder.checks import check_argument, check_named_call, split_call
 from kspec.builder.document import mark_at, mark_of
 from kspec.builder.keras_catalog import load_table
-from kspec.builder.resolver import contains_expression
+from kspec.builder.resolver import MODEL_OP, contains_expression
 from kspec.builder.schema import check_resolved_value
 from kspec.errors import Problem, SpecError
 
@@ -49,6 +49,46 @@ def _check_resolved_types(resolved):
     return problems
 
 
+# Trainers whose discriminator feeds adversarial losses that take logits; its role names (see trainers/build.py).
+_ADVERSARIAL = ("gan", "aae")
+_DISCRIMINATOR_ROLES = ("discriminator", "latent_discriminator")
+_SQUASHING = ("sigmoid", "hard_sigmoid", "softmax")
+
+
+def _check_logits(resolved, training, trainer):
+    """A discriminator must end in logits: the adversarial losses apply the sigmoid themselves."""
+    roles = training.get("models") or {role: role for role in resolved.models}
+    problems = []
+    for role in _DISCRIMINATOR_ROLES:
+        name = roles.get(role)
+        if name in resolved.models:
+            node = _squashing_output(resolved, resolved.models[name], set())
+            if node is not None:
+                activation = node.layer.args["activation"]
+                problems.append(Problem(
+                    f"the {role} ends in `{activation}`, but the `{trainer}` trainer's adversarial losses take "
+                    f"logits and apply the sigmoid themselves; remove the `{activation}` here",
+                    node.where(), node.mark))
+    return problems
+
+
+def _squashing_output(resolved, model, seen):
+    """The output node of `model` (or of a model it ends in) that applies a sigmoid or softmax, else None."""
+    seen.add(model.name)
+    for output in model.outputs:
+        node = model.node(output)
+        if node is None:
+            continue
+        inner = node.layer.args.get("model") if node.layer.op == MODEL_OP else None
+        if inner in resolved.models and inner not in seen:
+            found = _squashing_output(resolved, resolved.models[inner], seen)
+            if found is not None:
+                return found
+        elif node.layer.args.get("activation") in _SQUASHING:
+            return node
+    return None
+
+
 def _check_training_section(resolved, training):
     problems = []
 
@@ -75,6 +115,8 @@ def _check_training_section(resolved, training):
             if expected:
                 problems.append(Problem(f"expected {expected}. Received: {option}={value!r}", path,
                                         mark_at(resolved.document, ("training", "trainer", trainer, option))))
+    if trainer in _ADVERSARIAL:
+        problems += _check_logits(resolved, training, trainer)
     if "model" in training and training["model"] not in resolved.models:
         close = difflib.get_close_matches(str(training["model"]), list(resolved.models), n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else f"; models: {', '.join(resolved.models)}"

@@ -102,7 +102,7 @@ BROKEN_SPECS = [
     (
         'yaml_syntax_error',
         BASE.replace("{units: 2}", "{units: 2"),
-        "spec.yaml:10:1: YAML syntax error: while parsing a flow mapping, expected ',' or '}', but got '<stream end>'",
+        "spec.yaml:10:1: YAML syntax error: while parsing a flow mapping, expected ',' or '}', but got '<stream end>'; a `{` is not closed, or the entries inside it lack a comma",
     ),
     (
         'wrong_version',
