@@ -170,7 +170,7 @@ def check_layer(layer, node, problems, user_layers):
                                     f"{where}", node.mark))
             continue
         if name not in arguments:
-            close = difflib.get_close_matches(name, list(arguments), n=1)
+            close = difflib.get_close_matches(str(name), list(arguments), n=1)
             misspelled.update(close)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             problems.append(Problem(f"`{display}` has no argument `{name}`{hint}", f"{layer.path}.{name}", mark))

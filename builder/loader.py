@@ -100,23 +100,22 @@ def _refuse_control_characters(text, file):
                         mark=Mark(file, line, column))
 
 
+# libyaml composes several times faster; PyYAML's own parser words syntax errors better, so an error is
+# reported by parsing the text again with it.
+_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def parse_yaml(text, file="<string>"):
     """Parses YAML `text` into `MarkedDict`/`MarkedList`/scalars, refusing anything but plain data."""
     _refuse_control_characters(text, file)
-    loader = yaml.SafeLoader(text)
+    loader = _FAST_LOADER(text)
     try:
         try:
             root = loader.get_single_node()
-        except yaml.MarkedYAMLError as error:
-            mark = error.problem_mark or error.context_mark
-            where = Mark(file, mark.line + 1, mark.column + 1) if mark else Mark(file)
-            problem = error.problem or "invalid YAML"
-            if error.context:
-                problem = f"{error.context}, {problem}"
-            hint = _syntax_hint(problem)
-            raise SpecError(f"YAML syntax error: {problem}" + (f"; {hint}" if hint else ""), mark=where) from None
-        except yaml.YAMLError as error:
-            raise SpecError(f"YAML error: {error}", mark=Mark(file)) from None
+        except yaml.YAMLError:
+            loader.dispose()
+            loader = yaml.SafeLoader(text)
+            root = _compose_or_explain(loader, file)
         except RecursionError:
             raise SpecError(f"YAML nests deeper than {MAX_DEPTH} levels", mark=Mark(file)) from None
         if root is None:
@@ -124,6 +123,24 @@ def parse_yaml(text, file="<string>"):
         return _Converter(loader, file).convert(root, 0)
     finally:
         loader.dispose()
+
+
+def _compose_or_explain(loader, file):
+    """Composes with PyYAML's own parser, whose syntax errors say what it expected, and adds a hint."""
+    try:
+        return loader.get_single_node()
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = Mark(file, mark.line + 1, mark.column + 1) if mark else Mark(file)
+        problem = error.problem or "invalid YAML"
+        if error.context:
+            problem = f"{error.context}, {problem}"
+        hint = _syntax_hint(problem)
+        raise SpecError(f"YAML syntax error: {problem}" + (f"; {hint}" if hint else ""), mark=where) from None
+    except yaml.YAMLError as error:
+        raise SpecError(f"YAML error: {error}", mark=Mark(file)) from None
+    except RecursionError:
+        raise SpecError(f"YAML nests deeper than {MAX_DEPTH} levels", mark=Mark(file)) from None
 
 
 class _Converter:
