@@ -191,6 +191,9 @@ def campaign(cases, seed=0, build_every=0, report_every=0):
         outcomes["build tried"] += bool(build_every) and outcome != "refused" and valid_so_far % build_every == 0
         if error is not None:
             key = signature(error)
+            if key not in findings:
+                print(f"  new finding: {key}: {os.path.basename(spec)} {overrides!r}: {error!r}"[:500], file=sys.stderr,
+                      flush=True)
             count, example = findings.get(key, (0, None))
             findings[key] = (count + 1, example or (os.path.relpath(spec, REPO), overrides, repr(error)[:300]))
         if report_every and (number + 1) % report_every == 0:
