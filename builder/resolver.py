@@ -149,6 +149,7 @@ class _ModelResolver:
         self.block_stack = []
         self.reported = set()  # (message, path) of the problems recorded
         self.broken = set()  # names of nodes left out for a problem already recorded
+        self.incomplete = False  # a repeat or block was left out: names inside it are unknown
         self.iterations = 0
         self.table = load_table()
         self.blocks = document.get("blocks", {}) or {}
@@ -250,7 +251,9 @@ class _ModelResolver:
                 self.broken.add(prefix + name if name else None)
                 continue
             if op in self.blocks:
-                previous = self.expand_block(op, item, item_path, scope, prefix, name, refs, context) or previous
+                output = self.expand_block(op, item, item_path, scope, prefix, name, refs, context)
+                self.incomplete = self.incomplete or output is None
+                previous = output or previous
                 continue
             if op == MODEL_OP:
                 layer = self.model_call(item[op], (*item_path, op), scope, context)
@@ -285,6 +288,7 @@ class _ModelResolver:
             return previous
         count = self.value(item["repeat"], scope, (*path, "repeat"), context, schema="#/$defs/node/properties/repeat")
         if count is None:
+            self.incomplete = True
             return previous
         if count > MAX_NODES:
             self.fail(f"repeat count {count} exceeds the limit of {MAX_NODES} layers", (*path, "repeat"), context)
@@ -513,8 +517,8 @@ class _ModelResolver:
         target = ref.target
         if target in names or target in input_names:
             return target
-        if target in self.broken:
-            return None  # its own problem is already reported
+        if target in self.broken or self.incomplete:
+            return None  # the node was left out for a problem already reported
         prefix = ref.prefix
         visible = [n[len(prefix):] for n in list(names) + list(self.aliases) + list(input_names) if n.startswith(prefix)]
         written = ref.written or target

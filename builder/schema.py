@@ -122,9 +122,12 @@ def _describe(value):
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list):
-        return "a list"
+        shown = repr(value)
+        return shown if len(shown) <= 40 and all(isinstance(v, (int, float, str)) for v in value) else "a list"
     if value is None:
         return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
     return repr(value)
 
 
@@ -177,9 +180,14 @@ def _deepest(error):
     """The error of the branch the value was meant for: not a branch that fails on the value's type alone."""
     from jsonschema.exceptions import best_match
 
-    meant = [e for e in error.context if not (e.validator == "type" and not e.relative_path)]
+    # A branch that fails on type alone, or the `false` that replaces expressions once they are resolved, was
+    # not meant for this value.
+    meant = [e for e in error.context
+             if not (e.validator == "type" and not e.relative_path) and e.validator is not None]
     if meant:
         return max(meant, key=lambda e: len(e.absolute_path))
+    if isinstance(error.schema, dict) and "x-expected" in error.schema:
+        return error  # no branch was meant: say what the place takes as a whole
     return best_match(error.context) if error.context else error
 
 
