@@ -386,9 +386,10 @@ class _ModelResolver:
         if "name" not in item:
             return None
         name = self.value(item["name"], scope, (*path, "name"), context)
-        if not isinstance(name, str) or not name or "/" in name or "." in name or name == PREVIOUS:
-            self.fail(f"expected a node name without `/` or `.`, other than `{PREVIOUS}`. Received: name={name!r}",
-                      (*path, "name"), context)
+        if (not isinstance(name, str) or not name or "/" in name or "." in name or name == PREVIOUS
+                or not name.isprintable() or any(c.isspace() for c in name)):
+            self.fail(f"expected a node name without `/`, `.`, spaces or control characters, other than "
+                      f"`{PREVIOUS}`. Received: name={name!r}", (*path, "name"), context)
             return None
         return name
 
