@@ -311,7 +311,15 @@ def _import_beside_spec(module_name, spec_file):
 def check_resolved(resolved, allowed_imports=()):
     """Returns the semantic problems of a resolved spec (empty when it is fine)."""
     signatures, problems = user_layer_signatures(resolved, set(allowed_imports))
+    dtypes = load_table()["dtypes"]
     for model in resolved.models.values():
+        for model_input in model.inputs:
+            if model_input.dtype not in dtypes:
+                path = ("models", model.name, "inputs", model_input.name, "dtype")
+                close = difflib.get_close_matches(str(model_input.dtype), dtypes, n=1)
+                hint = f" such as '{close[0]}'" if close else f": {', '.join(dtypes)}"
+                problems.append(Problem(f"expected a Keras dtype{hint}. Received: dtype={_show(model_input.dtype)}",
+                                        f"{model_input.path}.dtype", mark_at(resolved.document, path)))
         for node in model.nodes:
             check_layer(node.layer, node, problems, signatures)
         check_graph(model, problems)

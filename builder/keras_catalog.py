@@ -216,8 +216,11 @@ def generate_table():
     from keras.src.regularizers import ALL_OBJECTS_DICT as regularizers
     from keras.src.metrics import ALL_OBJECTS_DICT as metrics
 
+    from keras.src.backend.common.dtypes import ALLOWED_DTYPES
+
     return {
         "keras_version": keras.__version__,
+        "dtypes": sorted(ALLOWED_DTYPES),
         "layers": dict(sorted(layers.items())),
         "aliases": dict(sorted(aliases.items())),
         "activations": activations,

@@ -66,6 +66,11 @@ def estimate_parameters(call, input_shapes):
         return _RNN_GATES[cls] * (last + units + 2) * units
     if cls == "Bidirectional" and isinstance(args.get("layer"), LayerCall):
         return 2 * estimate_parameters(args["layer"], input_shapes)
+    if cls == "MultiHeadAttention":
+        # Query, key, value and output projections, each about `num_heads * key_dim` wide.
+        heads, width = args.get("num_heads", 1), args.get("key_dim", 1)
+        value_width = args.get("value_dim") if isinstance(args.get("value_dim"), int) else width
+        return heads * (2 * width + 2 * value_width) * (last + 1)
     return 0
 
 
@@ -115,8 +120,19 @@ def _construct(call, node, keras, name=None):
         args["name"] = name
     try:
         return cls(**args)
-    except (ValueError, TypeError) as error:
+    except Exception as error:
+        if not _is_spec_problem(error):
+            raise
         raise SpecError(f"`{_display(call.op)}` rejects its arguments: {_first_line(error)}", node.where(), node.mark) from None
+
+
+def _is_spec_problem(error):
+    """Errors a layer raises for its arguments or inputs: Python's argument errors, running out of memory for
+    its weights, and a TensorFlow op refusing them (`tf.errors.OpError`, found by name so Keras need not
+    run on TensorFlow)."""
+    if isinstance(error, (ValueError, TypeError, MemoryError, OverflowError)):
+        return True
+    return any(cls.__name__ == "OpError" for cls in type(error).__mro__)
 
 
 def _keras_argument(op, name, value):
@@ -145,7 +161,9 @@ def _call(layer, node, inputs):
         if entry and entry["inputs"] == "positional":
             return layer(*inputs)
         return layer(inputs)
-    except (ValueError, TypeError) as error:
+    except Exception as error:
+        if not _is_spec_problem(error):
+            raise
         raise SpecError(
             f"`{_display(node.layer.op)}` cannot take its input{'s' if len(inputs) > 1 else ''} "
             f"{_shapes(node, inputs)}: {_first_line(error)}",

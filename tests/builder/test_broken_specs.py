@@ -236,3 +236,15 @@ def test_initializers_are_checked_against_the_catalog(tmp_path, monkeypatch, val
     result = run_cli("validate", "spec.yaml")
     assert result.exit_code == 1
     assert result.stderr.strip().splitlines() == [message]
+
+
+def test_an_input_dtype_keras_does_not_know_is_refused_by_validate(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "spec.yaml").write_text(
+        "kspec: 1\nmodels:\n  net:\n    inputs: {x: {shape: [4], dtype: float23}}\n    layers:\n      - dense: {units: 2}\n"
+    )
+    result = run_cli("validate", "spec.yaml")
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [
+        "spec.yaml:4:37: models.net.inputs.x.dtype: expected a Keras dtype such as 'float32'. Received: dtype='float23'"
+    ]
