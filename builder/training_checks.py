@@ -17,10 +17,6 @@ SUPERVISED = "supervised"
 GENERATIVE_TRAINERS = ("vae", "gan", "aae")
 
 
-def _check_named(section, value, path, mark, problems, extra_names=()):
-    problems += check_named_call(section, value, path, mark, extra_names)
-
-
 def check_training(resolved):
     """Returns the problems of the spec's `training:` and `data:` sections (empty when fine or absent)."""
     problems = _check_resolved_types(resolved)
@@ -130,18 +126,18 @@ def _check_training_section(resolved, training):
             problems.append(Problem(f"unknown model '{name}' for role `{role}`", f"training.models.{role}",
                                     mark_of(training["models"], role)))
     if "optimizer" in training:
-        _check_named("optimizers", training["optimizer"], "training.optimizer", mark("optimizer"), problems)
+        problems += check_named_call("optimizers", training["optimizer"], "training.optimizer", mark("optimizer"))
     for role, optimizer in (training.get("optimizers") or {}).items():
-        _check_named("optimizers", optimizer, f"training.optimizers.{role}", mark_of(training["optimizers"], role),
-                     problems)
+        problems += check_named_call("optimizers", optimizer, f"training.optimizers.{role}",
+                                     mark_of(training["optimizers"], role))
     if "learning_rate_schedule" in training:
-        _check_named("schedules", training["learning_rate_schedule"], "training.learning_rate_schedule",
-                     mark("learning_rate_schedule"), problems)
+        problems += check_named_call("schedules", training["learning_rate_schedule"], "training.learning_rate_schedule",
+                                     mark("learning_rate_schedule"))
     if "loss" in training:
-        _check_named("losses", training["loss"], "training.loss", mark("loss"), problems, load_table()["loss_names"])
+        problems += check_named_call("losses", training["loss"], "training.loss", mark("loss"), load_table()["loss_names"])
     for index, metric in enumerate(training.get("metrics") or []):
-        _check_named("metrics", metric, f"training.metrics[{index}]", mark_of(training["metrics"], index), problems,
-                     load_table()["metric_names"])
+        problems += check_named_call("metrics", metric, f"training.metrics[{index}]", mark_of(training["metrics"], index),
+                                     load_table()["metric_names"])
     for name, args in (training.get("callbacks") or {}).items():
-        _check_named("callbacks", {name: args}, "training.callbacks", mark_of(training["callbacks"], name), problems)
+        problems += check_named_call("callbacks", {name: args}, "training.callbacks", mark_of(training["callbacks"], name))
     return problems
