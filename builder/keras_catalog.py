@@ -147,11 +147,19 @@ def _trainers():
     import kspec.trainers
     from kspec.registry import TRAINERS
 
+    from kspec.registry import LOSSES, PRIORS
+    from kspec.trainers.vae_losses import RECONSTRUCTION_LOSSES
+
     kspec.trainers.load_all()
+    # Options that name a registered thing: validate checks the name, as the trainer would at train time.
+    choices = {"loss": LOSSES.names(), "prior": PRIORS.names(), "reconstruction": list(RECONSTRUCTION_LOSSES)}
     trainers = {}
     for name in TRAINERS.names():
-        arguments = _arguments(TRAINERS.get(name))
-        trainers[name] = {"arguments": {k: v for k, v in arguments.items() if not v.get("required")}}
+        arguments = {k: v for k, v in _arguments(TRAINERS.get(name)).items() if not v.get("required")}
+        for option, entry in arguments.items():
+            if option in choices:
+                entry["choices"] = sorted(choices[option])
+        trainers[name] = {"arguments": arguments}
     return trainers
 
 

@@ -107,10 +107,22 @@ def _check_training_section(resolved, training):
                 hint = f" (did you mean '{close[0]}'?)" if close else f"; it takes: {', '.join(known)}"
                 problems.append(Problem(f"trainer `{trainer}` has no option `{option}`{hint}", path, mark("trainer")))
                 continue
+            where = mark_at(resolved.document, ("training", "trainer", trainer, option))
             expected = check_argument(known[option]["type"], value, activations)
             if expected:
-                problems.append(Problem(f"expected {expected}. Received: {option}={value!r}", path,
-                                        mark_at(resolved.document, ("training", "trainer", trainer, option))))
+                problems.append(Problem(f"expected {expected}. Received: {option}={value!r}", path, where))
+                continue
+            choices = known[option].get("choices")
+            # A prior with options is a mapping `{name: gaussian_mixture, components: 10}`.
+            chosen = value.get("name") if isinstance(value, dict) else value
+            if choices and isinstance(value, dict) and "name" not in value:
+                problems.append(Problem(f"a mapping for `{option}` needs `name:`, one of: {', '.join(choices)}",
+                                        path, where))
+            elif choices and chosen not in choices:
+                close = difflib.get_close_matches(str(chosen), choices, n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                problems.append(Problem(f"unknown {option} `{chosen}` for trainer `{trainer}`{hint}; one of: "
+                                        f"{', '.join(choices)}", path, where))
     if trainer in _ADVERSARIAL:
         problems += _check_logits(resolved, training, trainer)
     if "model" in training and training["model"] not in resolved.models:

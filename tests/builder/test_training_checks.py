@@ -26,6 +26,9 @@ AAE = os.path.join(SPECS_DIR, "aae.yaml")
         (DCGAN, "training.trainer={gan: {n_critic: 0}}", "training.trainer.gan.n_critic: expected a positive integer. Received: n_critic=0"),
         (DCGAN, "training.trainer={gan: {ema_decay: 1.5}}", "training.trainer.gan.ema_decay: expected a number in (0, 1) or null. Received: ema_decay=1.5"),
         (VAE, "training.trainer={vae: {beta: high}}", "training.trainer.vae.beta: expected a number. Received: beta='high'"),
+        (VAE, "training.trainer={vae: {reconstruction: bse}}", "training.trainer.vae.reconstruction: unknown reconstruction `bse` for trainer `vae` (did you mean 'mse'?); one of: bce, mse"),
+        (DCGAN, "training.trainer={gan: {loss: hinj}}", "training.trainer.gan.loss: unknown loss `hinj` for trainer `gan` (did you mean 'hinge'?); one of: hinge, lsgan, minimax, non_saturating, wasserstein, wasserstein_gp"),
+        (AAE, "training.trainer={aae: {prior: {components: 3}}}", "training.trainer.aae.prior: a mapping for `prior` needs `name:`, one of: gaussian, gaussian_mixture, uniform"),
     ],
 )
 def test_training_section_problems_are_one_line(spec, override, message):
