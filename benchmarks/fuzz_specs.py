@@ -118,6 +118,23 @@ def draw_value(rng, words):
     return rng.choice(["x" * rng.choice([1000, 10_000, 200_000]), '"' + "${1}" * 300 + '"', "[" * 100 + "]" * 100])
 
 
+# Plausible values of the catalog's argument types, to put any catalog layer in place of a node.
+_ARGUMENT_VALUES = {"positive_int": "2", "positive_ints": "2", "int": "1", "int_or_ints": "-1", "ints": "[1]",
+                    "shape": "[2, -1]", "number": "0.5", "fraction": "0.1", "bool": "true", "str": "x",
+                    "activation": "relu", "initializer": "zeros", "regularizer": "l2", "constraint": "max_norm",
+                    "layer": "{lstm: {units: 2}}"}
+
+
+def draw_catalog_layer(rng):
+    """`{layer: {its required arguments}}` for a random layer of the Keras catalog."""
+    from kspec.builder.keras_catalog import load_table
+
+    entry = rng.choice(list(load_table()["layers"].values()))
+    required = [(name, spec["type"]) for name, spec in entry["arguments"].items() if spec.get("required")]
+    args = ", ".join(f"{name}: {_ARGUMENT_VALUES.get(kind, '1')}" for name, kind in required)
+    return f"{{{entry['name']}: {{{args}}}}}"
+
+
 def draw_case(rng, grammar):
     """(spec file, overrides) for one case."""
     spec = rng.choice(SPEC_FILES)
@@ -126,6 +143,11 @@ def draw_case(rng, grammar):
     for _ in range(rng.choice([1, 1, 1, 2, 3])):
         key, current = rng.choice(places)
         roll = rng.random()
+        if roll < 0.05 and isinstance(current, dict) and key.endswith("]"):
+            named = f"name: {current['name']}, " if isinstance(current.get("name"), str) else ""
+            layer = draw_catalog_layer(rng)
+            overrides.append(f"{key}={{{named}{layer[1:]}" if named else f"{key}={layer}")
+            continue
         if roll < 0.5:
             overrides.append(f"{key}={draw_plausible(rng, current, words, params)}")
             continue

@@ -6,6 +6,7 @@ that caused them, with the shapes of its inputs, so a shape mistake never surfac
 
 import importlib
 import os
+import re
 
 from kspec.builder.checks import model_order, topological_order
 from kspec.builder.resolver import MODEL_OP
@@ -95,11 +96,16 @@ def build_model(model, keras, built):
             layer = _construct(node.layer, node, keras, name=node.name)
         tensors[node.name] = _call(layer, node, inputs)
     outputs = [tensors[name] for name in model.outputs]
-    return keras.Model(
-        inputs=[tensors[i.name] for i in model.inputs] if len(model.inputs) > 1 else tensors[model.inputs[0].name],
-        outputs=outputs if len(outputs) > 1 else outputs[0],
-        name=model.name,
-    )
+    try:
+        return keras.Model(
+            inputs=[tensors[i.name] for i in model.inputs] if len(model.inputs) > 1 else tensors[model.inputs[0].name],
+            outputs=outputs if len(outputs) > 1 else outputs[0],
+            name=model.name,
+        )
+    except ValueError as error:
+        # A layer that hands back its input unchanged (`equalization` at its defaults) makes a graph Keras refuses.
+        raise SpecError(f"Keras cannot make model `{model.name}` from its layers: {_first_line(error)}", model.path,
+                        model.mark) from None
 
 
 def layer_class(op):
@@ -127,10 +133,11 @@ def _construct(call, node, keras, name=None):
 
 
 def _is_spec_problem(error):
-    """Errors a layer raises for its arguments or inputs: Python's argument errors, running out of memory for
-    its weights, and a TensorFlow op refusing them (`tf.errors.OpError`, found by name so Keras need not
-    run on TensorFlow)."""
-    if isinstance(error, (ValueError, TypeError, MemoryError, OverflowError)):
+    """Errors a layer raises for its arguments or inputs: Python's argument errors, an index error from a layer
+    given an input of a rank it does not handle (Keras' transposed convolutions, `random_crop`), running out of
+    memory for its weights, and a TensorFlow op refusing them (`tf.errors.OpError`, found by name so Keras need
+    not run on TensorFlow)."""
+    if isinstance(error, (ValueError, TypeError, IndexError, MemoryError, OverflowError)):
         return True
     return any(cls.__name__ == "OpError" for cls in type(error).__mro__)
 
@@ -212,5 +219,9 @@ def _display(op):
 
 
 def _first_line(error):
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__
+    # Keras wraps errors raised inside `call()` as "Exception encountered when calling X.call().", then the
+    # original message in bold (terminal escape codes).
+    lines = [line.strip() for line in re.sub(r"\x1b\[[0-9;]*m", "", str(error)).splitlines() if line.strip()]
+    if len(lines) > 1 and lines[0].startswith("Exception encountered when calling"):
+        return lines[1]
+    return lines[0] if lines else type(error).__name__
