@@ -245,6 +245,9 @@ class _ModelResolver:
                 self.fail(f"expected exactly one layer or block name in a node. Received: {found}", item_path, context)
                 continue
             op = ops[0]
+            if not isinstance(op, str):
+                self.fail(f"expected a layer or block name. Received: {op!r}", item_path, context)
+                continue
             name = self.node_name(item, item_path, scope, prefix, context)
             refs = self.node_refs(item, item_path, scope, prefix, block_inputs, previous, context)
             if refs is None:

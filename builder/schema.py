@@ -154,7 +154,8 @@ def _translate(document, error, prefix=()):
     if validator == "required":
         missing = error.message.split("'")[1] if "'" in error.message else "?"
         return Problem(f"missing required key `{missing}`", format_path(document, path), mark_at(document, path))
-    if validator == "propertyNames":
+    if validator == "propertyNames" or "propertyNames" in error.absolute_schema_path:
+        # jsonschema reports a bad key as a failure of the key itself, at the mapping's path.
         bad = error.instance
         return Problem(
             f"invalid name `{bad}`: expected letters, digits and `_`, not starting with a digit",

@@ -94,7 +94,7 @@ def _check_training_section(resolved, training):
     trainer, options = split_call(training.get("trainer", SUPERVISED))
     known_trainers = (SUPERVISED, *GENERATIVE_TRAINERS)
     if trainer not in known_trainers:
-        close = difflib.get_close_matches(trainer, known_trainers, n=1)
+        close = difflib.get_close_matches(str(trainer), known_trainers, n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else f"; one of: {', '.join(known_trainers)}"
         problems.append(Problem(f"unknown trainer `{trainer}`{hint}", "training.trainer", mark("trainer")))
     elif trainer != SUPERVISED:
@@ -103,7 +103,7 @@ def _check_training_section(resolved, training):
         for option, value in options.items():
             path = f"training.trainer.{trainer}.{option}"
             if option not in known:
-                close = difflib.get_close_matches(option, list(known), n=1)
+                close = difflib.get_close_matches(str(option), list(known), n=1)
                 hint = f" (did you mean '{close[0]}'?)" if close else f"; it takes: {', '.join(known)}"
                 problems.append(Problem(f"trainer `{trainer}` has no option `{option}`{hint}", path, mark("trainer")))
                 continue

@@ -85,3 +85,18 @@ def test_an_integer_is_an_int_not_a_whole_float():
         "models: must not be empty: expected at least 1 entry",
         "training.epochs: expected a positive integer or an expression `${...}`. Received: epochs=2.0",
     ]
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        # Found by benchmarks/fuzz_specs.py: a key that is not a string where a layer name goes crashed lookups.
+        ("models.discriminator.layers[4]={9: ~}", "models.discriminator.layers[4]: expected a layer or block name. Received: 9"),
+        ("models.generator.params={1: 2}", "models.generator.params[1]: invalid name `1`: expected letters, digits and `_`, not starting with a digit"),
+    ],
+)
+def test_keys_that_are_not_strings_are_one_line(override, message):
+    result = run_cli("validate", os.path.join(SPECS_DIR, "dcgan.yaml"), "--set", override)
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].endswith(message), lines
