@@ -45,7 +45,7 @@ def main(verbose):
 
 
 @main.command()
-@click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("specs", nargs=-1, required=True, type=click.Path())
 @_spec_options
 def validate(specs, overrides, allow_imports):
     """Check SPECS (schema, names, references, arguments) without importing TensorFlow. Exit 1 on problems."""
