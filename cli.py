@@ -44,14 +44,24 @@ def main():
 @click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @_spec_options
 def validate(specs, overrides, allow_imports):
-    """Check SPECS (schema, names, references, arguments) without importing TensorFlow. Exit 1 on problems."""
-    from kspec.builder import validate as validate_spec
+    """Check SPECS (schema, names, references, arguments, shapes, parameter counts) without importing TensorFlow.
+
+    Exit 1 on problems. Nodes whose shapes cannot be known statically are listed as notes.
+    """
+    from kspec.builder import load_spec
+    from kspec.builder.shapes import shape_notes
 
     failed = False
     for spec in specs:
-        for problem in validate_spec(spec, overrides, allow_imports):
-            click.echo(str(problem), err=True)
+        try:
+            resolved = load_spec(spec, overrides, allow_imports)
+        except SpecError as error:
+            for problem in error.problems:
+                click.echo(str(problem), err=True)
             failed = True
+            continue
+        for note in shape_notes(resolved):
+            click.echo(note, err=True)
     if failed:
         sys.exit(1)
     click.echo(f"{len(specs)} spec{'s' if len(specs) != 1 else ''} valid")

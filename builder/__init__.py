@@ -10,8 +10,10 @@ Example:
 
 from kspec.builder.checks import check_resolved
 from kspec.builder.loader import load_document
+from kspec.builder.parameter_counts import forget_stale_counts
 from kspec.builder.resolver import resolve
 from kspec.builder.schema import check_schema, load_schema
+from kspec.builder.shapes import check_shapes
 from kspec.builder.training_checks import check_training
 from kspec.errors import Problem, SpecError
 
@@ -27,17 +29,20 @@ def load_spec(path, overrides=(), allow_imports=()):
         allow_imports: modules listed in the spec's `imports:` that may be imported for user layers.
 
     Returns:
-        A `ResolvedSpec` (plain data; no Keras imported).
+        A `ResolvedSpec` (plain data; no Keras imported) with its static shapes in `.shapes`.
 
     Raises:
         SpecError: listing every problem found, each with file, line, column and spec path.
     """
     document = load_document(path, overrides)
+    forget_stale_counts(document, overrides)
     problems = check_schema(document)
     if problems:
         raise SpecError(problems)
     resolved = resolve(document, str(path))
     problems = check_resolved(resolved, allow_imports) + check_training(resolved)
+    if not problems:
+        problems = check_shapes(resolved)  # static shapes and parameter counts, kept as resolved.shapes
     if problems:
         raise SpecError(problems)
     return resolved

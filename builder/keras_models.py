@@ -11,6 +11,7 @@ from kspec.builder.checks import model_order, topological_order
 from kspec.builder.resolver import MODEL_OP
 from kspec.builder.graph import LayerCall
 from kspec.builder.keras_catalog import lookup_layer
+from kspec.builder.parameter_counts import parameter_problems
 from kspec.errors import SpecError
 
 # Merge layers whose inputs must agree in shape (all axes, or all but the concatenation axis).
@@ -32,6 +33,9 @@ def build_models(resolved):
             # Keras walks functional graphs recursively; a chain of a few thousand layers exceeds Python's limit.
             raise SpecError(f"Keras cannot build model `{name}`: its {len(graph.nodes)} layers chain too deep; "
                             "reduce the `repeat` counts", graph.path, graph.mark) from None
+    problems = parameter_problems(resolved, {name: model.count_params() for name, model in built.items()})
+    if problems:
+        raise SpecError(problems)
     return {name: built[name] for name in resolved.models}
 
 
