@@ -71,6 +71,9 @@ def snake_name(class_name):
 
 
 def _argument_type(class_name, name, default):
+    if name in ("padding", "cropping") and class_name.startswith(("ZeroPadding", "Cropping")):
+        # An int, one int per axis, or a (before, after) pair per axis: the shape rule checks the form.
+        return "any"
     if name in _BY_NAME:
         return _BY_NAME[name]
     if name == "padding" and isinstance(default, str) and _CONV_OR_POOL.search(class_name):

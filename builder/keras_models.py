@@ -159,9 +159,10 @@ def _precheck_merge(layer, node, inputs):
     for axis in range(1, rank):
         if axis in skip:
             continue
-        sizes = {s[axis] for s in shapes if s[axis] is not None}
+        # Elementwise merges broadcast an axis of size 1 (a squeeze-and-excitation scale); concatenation does not.
+        sizes = {s[axis] for s in shapes} - ({None} if kind == "Concatenate" else {None, 1})
         if len(sizes) > 1:
-            what = "all axes but the concatenation axis" if kind == "Concatenate" else "every axis"
+            what = "all axes but the concatenation axis" if kind == "Concatenate" else "every axis (or are 1 there)"
             raise SpecError(
                 f"`{_display(node.layer.op)}` needs inputs that agree on {what}, but axis {axis} differs: "
                 f"{_shapes(node, inputs)}; check the strides, padding or pooling upstream",

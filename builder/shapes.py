@@ -291,10 +291,11 @@ def _tuple(value, rank, name, minimum=1):
 
 
 def _pairs(value, rank, name):
-    """Padding or cropping amounts: an int, `rank` ints (symmetric), or `rank` pairs, as `rank` pairs."""
+    """Padding or cropping amounts as `rank` (before, after) pairs, from the forms Keras accepts: an int; in 1-D
+    a pair; in 2-D and 3-D one int or pair per axis."""
     if _is_int(value) and value >= 0:
         return ((value, value),) * rank
-    if isinstance(value, (list, tuple)) and len(value) == rank:
+    if isinstance(value, (list, tuple)) and len(value) == rank and rank > 1:
         pairs = []
         for item in value:
             if _is_int(item) and item >= 0:
@@ -307,7 +308,9 @@ def _pairs(value, rank, name):
             return tuple(pairs)
     if rank == 1 and isinstance(value, (list, tuple)) and len(value) == 2 and all(_is_int(v) and v >= 0 for v in value):
         return (tuple(value),)
-    raise Unchecked(f"`{name}`={value!r} is not an integer, {rank} integers or {rank} pairs of integers")
+    pairs = "a pair of non-negative integers" if rank == 1 else f"{rank} pairs"
+    raise ArgumentConflict(f"expected `{name}` as a non-negative integer, {rank} of them or {pairs}. "
+                           f"Received: {name}={value!r}")
 
 
 _DATA_FORMAT = []
@@ -666,10 +669,12 @@ def _merge_inputs(inputs, exactly=None):
 def _same_shape_merge(inputs, exactly=None):
     rank = _merge_inputs(inputs, exactly)
     for axis in range(1, rank):
-        if len({s[axis] for s in inputs if s[axis] is not None}) > 1:
-            raise MergeConflict(f"needs inputs that agree on every axis, but axis {axis} differs")
-    # Keras merges elementwise: an axis unknown in any input stays unknown.
-    merged = tuple(None if any(s[axis] is None for s in inputs) else inputs[0][axis] for axis in range(1, rank))
+        if len({s[axis] for s in inputs} - {None, 1}) > 1:
+            raise MergeConflict(f"needs inputs that agree on every axis (or are 1 there), but axis {axis} differs")
+    # Keras folds the inputs pairwise: an axis unknown in either is unknown, a 1 broadcasts to the other size.
+    merged = list(inputs[0][1:])
+    for shape in inputs[1:]:
+        merged = [None if a is None or b is None else (b if a == 1 else a) for a, b in zip(merged, shape[1:])]
     batches = {s[0] for s in inputs} - {None}
     return (batches.pop() if len(batches) == 1 else None, *merged), 0
 
