@@ -130,19 +130,22 @@ def _find_lambda(config):
 def spec_from_model(model):
     """A spec document (plain data) that builds the same network as `model` (a functional or Sequential model).
 
+    Layers named `call.inner` (as kspec names the layers of a block call) are folded back into blocks, so
+    that every name survives; identical block bodies become one block.
+
     Returns:
-        `{"kspec": 1, "metadata": ..., "models": {...}}`; nested models come first, as their own models.
+        `{"kspec": 1, "metadata": ..., "blocks": ..., "models": {...}}`; nested models come first.
     """
-    models = {}
-    _convert_model(model, models)
-    return {
-        "kspec": 1,
-        "metadata": {"parameters": {name: count for name, (_, count) in models.items()}},
-        "models": {name: body for name, (body, _) in models.items()},
-    }
+    models, blocks = {}, {}
+    _convert_model(model, models, blocks)
+    document = {"kspec": 1, "metadata": {"parameters": {name: count for name, (_, count) in models.items()}}}
+    if blocks:
+        document["blocks"] = {name: body for body, name in blocks.values()}
+    document["models"] = {name: body for name, (body, _) in models.items()}
+    return document
 
 
-def _convert_model(model, models):
+def _convert_model(model, models, blocks):
     import keras
 
     name = _identifier(model.name)
@@ -159,31 +162,85 @@ def _convert_model(model, models):
         layer = tensor._keras_history.operation
         shape = list(tensor.shape[1:])
         inputs[_identifier(layer.name)] = shape if tensor.dtype == "float32" else {"shape": shape, "dtype": tensor.dtype}
-    layers, previous = [], next(iter(inputs)) if len(inputs) == 1 else None
+    nodes = []  # (name, {layer: arguments} or {model: name}, names of its inputs)
     for operation in model.operations:
         if isinstance(operation, keras.layers.InputLayer):
             continue
-        nodes = [node for node in operation._inbound_nodes if id(node) in own_nodes]
-        if len(nodes) != 1:
-            raise SpecError(f"layer `{operation.name}` is called {len(nodes)} times in `{model.name}` (shared "
+        calls = [node for node in operation._inbound_nodes if id(node) in own_nodes]
+        if len(calls) != 1:
+            raise SpecError(f"layer `{operation.name}` is called {len(calls)} times in `{model.name}` (shared "
                             "weights); a spec can share weights only through `{model: ...}`", path="SOURCE")
-        node = nodes[0]
-        sources = [_source_name(tensor, operation) for tensor in node.arguments.keras_tensors]
+        sources = [_source_name(tensor, operation) for tensor in calls[0].arguments.keras_tensors]
         if isinstance(operation, keras.Model):
-            entry = {"model": _convert_model(operation, models)}
+            entry = {"model": _convert_model(operation, models, blocks)}
         else:
-            entry = _layer_entry(operation, node)
-        item = {"name": operation.name, **entry}
-        if sources and sources != [previous]:
-            item["from"] = sources[0] if len(sources) == 1 else sources
-        layers.append(item)
-        previous = operation.name
+            entry = _layer_entry(operation, calls[0])
+        nodes.append((operation.name, entry, sources))
+    first = next(iter(inputs)) if len(inputs) == 1 else None
+    layers, last = _emit(nodes, "", {}, first, blocks)
     outputs = [_source_name(tensor, None) for tensor in model.outputs]
     body = {"inputs": inputs, "layers": layers}
-    if outputs != [previous]:
+    if outputs != [last]:
         body["outputs"] = outputs
     models[name] = (body, model.count_params())
     return name
+
+
+def _emit(nodes, prefix, block_inputs, previous, blocks):
+    """Spec items for `nodes` (all named `prefix...`), folding `prefix + call + "."` groups into block calls.
+
+    Args:
+        nodes: `(full name, entry, full names of inputs)` in build order.
+        prefix: the enclosing block call's prefix (`"up0."`), or "" in a model.
+        block_inputs: full names of nodes outside the block -> the block input names that stand for them.
+        previous: full name of the node a `from:`-less item would take.
+        blocks: the blocks made so far, `{body as JSON: (body, block name)}` (updated).
+
+    Returns:
+        `(items, full name of the last item's output)`.
+    """
+    calls = {}  # full name of a block call's output -> the call's name, which stands for it
+
+    def local(full):
+        return block_inputs.get(full) or calls.get(full) or full[len(prefix):]
+
+    items, done = [], set()
+    for full, entry, sources in nodes:
+        rest = full[len(prefix):]
+        if "." not in rest:
+            item, output = {"name": rest, **entry}, full
+        else:
+            call = rest.split(".", 1)[0]
+            if call in done:
+                continue
+            done.add(call)
+            inner = prefix + call + "."
+            members = [node for node in nodes if node[0].startswith(inner)]
+            sources = list(dict.fromkeys(s for _, _, group in members for s in group if not s.startswith(inner)))
+            names = ["input"] if len(sources) == 1 else [f"input{i}" for i in range(len(sources))]
+            body_items, output = _emit(members, inner, dict(zip(sources, names)), sources[0] if sources else None,
+                                       blocks)
+            body = {"inputs": names, "layers": body_items} if len(names) > 1 else {"layers": body_items}
+            item = {"name": call, _block_name(call, body, blocks): {}}
+            calls[output] = call
+        if sources and sources != [previous]:
+            written = [local(s) for s in sources]
+            item["from"] = written[0] if len(written) == 1 else written
+        items.append(item)
+        previous = output
+    return items, previous
+
+
+def _block_name(call, body, blocks):
+    """The block with this body (one per distinct body), named after its first call."""
+    key = json.dumps(body, sort_keys=True, default=str)
+    if key not in blocks:
+        taken = {name for _, name in blocks.values()}
+        name, counter = call, 1
+        while name in taken or lookup_layer(name) is not None or name == "model":
+            name, counter = f"{call}_{counter}", counter + 1
+        blocks[key] = (body, name)
+    return blocks[key][1]
 
 
 def _identifier(name):
@@ -235,21 +292,26 @@ def _layer_arguments(layer):
         raise SpecError(f"layer `{layer.name}` is a `{cls.__name__}` ({where}), which specs cannot express",
                         path="SOURCE")
     config = layer.get_config()
-    wrapped = {key: layer.forward_layer if cls.__name__ == "Bidirectional" and key == "layer" else getattr(layer, key)
-               for key in ("layer", "backward_layer") if config.get(key) is not None}
+    # A wrapper's layer is written as a nested layer; Bidirectional's backward layer only where it is not
+    # the default (the forward layer going backwards).
+    wrapped = {}
+    if config.get("layer"):
+        wrapped["layer"] = getattr(layer, "forward_layer", None) or layer.layer
+    if config.get("backward_layer"):
+        wrapped["backward_layer"] = layer.backward_layer
     keys = [key for key in config if key != "name" and key in entry["arguments"]]
-    kept = {key for key in keys if entry["arguments"][key].get("required") or key in wrapped}
+    kept = {key for key in keys if entry["arguments"][key].get("required") or key == "layer"}
     # Defaults can depend on other arguments (MaxPooling2D's strides default to pool_size): add the
     # arguments whose value differs from what a layer built with the kept ones has, until none does.
     for _ in range(len(keys) + 1):
         reference = _config_with(cls, {key: config[key] for key in kept}, wrapped)
-        differing = {key for key in keys if key not in kept and not _same(reference.get(key), config[key])}
+        differing = {key for key in keys if key not in kept and not same_config(reference.get(key), config[key])}
         if not differing:
             break
         kept |= differing
     arguments = {}
     for key in keys:
-        if key in wrapped:
+        if key in wrapped and key in kept:
             arguments[key] = _layer_arguments(wrapped[key])
         elif key in kept:
             arguments[key] = _shortest(key, _plain(config[key]))
@@ -259,16 +321,29 @@ def _layer_arguments(layer):
 def _config_with(cls, arguments, wrapped):
     """The config of a fresh `cls` layer built from `arguments` (wrapped layers rebuilt from their configs)."""
     for key, inner in wrapped.items():
-        arguments[key] = type(inner).from_config(inner.get_config())
+        if key in arguments:
+            arguments[key] = type(inner).from_config(inner.get_config())
     try:
         return cls(**arguments).get_config()
     except (ValueError, TypeError):
         return {}
 
 
-def _same(default, value):
-    return json.dumps(_plain(default), sort_keys=True, default=str) == json.dumps(_plain(value), sort_keys=True,
-                                                                                    default=str)
+def same_config(default, value):
+    """Whether two layer configs (or config values) are equal as spec data (tuples and lists alike)."""
+    return json.dumps(_plain(_unnamed(default)), sort_keys=True, default=str) == json.dumps(
+        _plain(_unnamed(value)), sort_keys=True, default=str)
+
+
+def _unnamed(config):
+    """A config without the names of the layers it wraps, which Keras makes up (`forward_lstm_3`): the value of
+    `layer`/`backward_layer`, or such a value itself (a serialized layer)."""
+    if not isinstance(config, dict):
+        return config
+    inner = config.get("config")
+    if isinstance(inner, dict) and "class_name" in config and "name" in inner and "trainable" in inner:
+        return {**config, "config": {k: v for k, v in _unnamed(config["config"]).items() if k != "name"}}
+    return {key: _unnamed(value) if key in ("layer", "backward_layer") else value for key, value in config.items()}
 
 
 def _plain(value):
@@ -352,7 +427,11 @@ def spec_text(document, source):
     """The spec as YAML text: one line per node, a header saying where it came from."""
     import keras
 
-    body = {"kspec": document["kspec"], "metadata": document["metadata"], "models": {}}
+    body = {"kspec": document["kspec"], "metadata": document["metadata"]}
+    if document.get("blocks"):
+        body["blocks"] = {name: {**block, "layers": [_flow(item) for item in block["layers"]]}
+                          for name, block in document["blocks"].items()}
+    body["models"] = {}
     for name, model in document["models"].items():
         entry = {"inputs": _Flow({k: _flow(v) for k, v in model["inputs"].items()}),
                  "layers": [_flow(item) for item in model["layers"]]}
@@ -391,8 +470,8 @@ def compare_round_trip(source_model, spec_path, seed=0):
 
     Returns:
         A dict: `parameters` (source, spec), `layers` (source, spec; `keras.ops` calls count as layers of the
-        spec), `configs_differ` (names of layers whose configs differ), `outputs_identical` (bool, or a
-        reason string when the weights could not be copied).
+        spec), `configs_differ` (names of layers whose configs differ, ignoring the made-up names of layers
+        inside wrappers), `outputs_identical` (bool, or a reason string when the weights could not be copied).
     """
     import numpy as np
 
@@ -402,7 +481,7 @@ def compare_round_trip(source_model, spec_path, seed=0):
     built = builder.build(spec)
     target = built[list(spec.models)[-1]]  # nested models come first; the imported model is the last
     differ = [layer.name for layer in _all_layers(source_model)
-              if not _same(layer.get_config(), _layer_named(target, layer.name).get_config())]
+              if not same_config(layer.get_config(), _layer_named(target, layer.name).get_config())]
     report = {
         "parameters": (source_model.count_params(), target.count_params()),
         "layers": (len(source_model.operations), len(target.operations)),

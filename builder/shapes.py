@@ -364,10 +364,11 @@ def _rank_of(op):
     return int(next(c for c in op if c.isdigit()))
 
 
-def _known_channels(channels, what):
-    if channels is None:
-        raise Unchecked(f"the channel axis of its input is unknown ({what})")
-    return channels
+def _defined(size, what="the channel axis"):
+    """Keras creates weights sized by this axis: it must be known (`add_weight` refuses None)."""
+    if size is None:
+        raise ShapeConflict(f"{what} of the input must be defined to create the weights. Found None")
+    return size
 
 
 # -- convolutions ---------------------------------------------------------------------------------------
@@ -406,7 +407,8 @@ def _conv_input(args, inputs, rank):
     if len(shape) != rank + 2:
         raise ShapeConflict(f"expected ndim={rank + 2}, found ndim={len(shape)}")
     first = _channels_first(args)
-    return (*_split(shape, first), first)
+    batch, spatial, channels = _split(shape, first)
+    return batch, spatial, _defined(channels), first
 
 
 def _lora(args):
@@ -421,12 +423,12 @@ def _conv(args, inputs, op):
     filters, groups = args["filters"], args.get("groups", 1)
     if not _is_int(groups) or groups < 1 or filters % groups:
         raise Unchecked(f"groups={groups!r}")
-    if channels is not None and channels % groups:
+    if channels % groups:
         raise ShapeConflict(f"the number of input channels must be evenly divisible by the number of groups. "
                             f"Received groups={groups}, but the input has {channels} channels")
     shape = _join(batch, _conv_lengths(spatial, kernel, strides, dilation, padding), filters, first)
     params = None
-    if channels is not None and _lora(args):
+    if _lora(args):
         params = math.prod(kernel) * (channels // groups) * filters + (filters if args.get("use_bias", True) else 0)
     return shape, params
 
@@ -467,9 +469,7 @@ def _conv_transpose(args, inputs, op):
         for i, (size, k, s, d) in enumerate(zip(spatial, kernel, strides, dilation))
     ]
     filters = args["filters"]
-    params = None
-    if channels is not None:
-        params = math.prod(kernel) * channels * filters + (filters if args.get("use_bias", True) else 0)
+    params = math.prod(kernel) * channels * filters + (filters if args.get("use_bias", True) else 0)
     return _join(batch, lengths, filters, first), params
 
 
@@ -479,10 +479,8 @@ def _depthwise_conv(args, inputs, op):
     kernel, strides, dilation, padding = _conv_common(args, rank)
     batch, spatial, channels, first = _conv_input(args, inputs, rank)
     multiplier = args.get("depth_multiplier", 1)
-    out_channels = None if channels is None else channels * multiplier
-    params = None
-    if channels is not None:
-        params = math.prod(kernel) * channels * multiplier + (out_channels if args.get("use_bias", True) else 0)
+    out_channels = channels * multiplier
+    params = math.prod(kernel) * channels * multiplier + (out_channels if args.get("use_bias", True) else 0)
     return _join(batch, _conv_lengths(spatial, kernel, strides, dilation, padding), out_channels, first), params
 
 
@@ -492,10 +490,8 @@ def _separable_conv(args, inputs, op):
     kernel, strides, dilation, padding = _conv_common(args, rank)
     batch, spatial, channels, first = _conv_input(args, inputs, rank)
     multiplier, filters = args.get("depth_multiplier", 1), args["filters"]
-    params = None
-    if channels is not None:
-        params = (math.prod(kernel) * channels * multiplier + channels * multiplier * filters
-                  + (filters if args.get("use_bias", True) else 0))
+    params = (math.prod(kernel) * channels * multiplier + channels * multiplier * filters
+              + (filters if args.get("use_bias", True) else 0))
     return _join(batch, _conv_lengths(spatial, kernel, strides, dilation, padding), filters, first), params
 
 
@@ -620,6 +616,8 @@ def _repeat_vector(args, inputs, op):
 @shape_rule("up_sampling1d", "up_sampling2d", "up_sampling3d")
 def _up_sampling(args, inputs, op):
     rank = _rank_of(op)
+    if rank == 1 and not _is_int(args.get("size", 2)):
+        raise ArgumentConflict(f"expected an integer value for `size`. Received: size={args['size']!r}")
     size = _tuple(args.get("size", 2), rank, "size")
     shape = _one(inputs, ndim=rank + 2)
     first = _channels_first(args) if rank > 1 else False
@@ -744,8 +742,7 @@ def _recurrent(args, inputs, op):
 
 
 def _recurrent_parameters(args, features, op):
-    if features is None:
-        return None
+    _defined(features, "the feature axis")
     units, gates = args["units"], _GATES[op]
     bias = 0
     if args.get("use_bias", True):
@@ -816,8 +813,8 @@ def _axes(args, shape, default=-1):
 @shape_rule("batch_normalization")
 def _batch_normalization(args, inputs, op):
     shape = _one(inputs)
-    size = _axes(args, shape)
-    if size is None or args.get("renorm", False):
+    size = _defined(_axes(args, shape), "the normalized axis")
+    if args.get("renorm", False):
         return shape, None
     return shape, size * (2 + args.get("center", True) + args.get("scale", True))
 
@@ -828,14 +825,15 @@ def _layer_normalization(args, inputs, op):
     size = _axes(args, shape)
     rms = args.get("rms_scaling", False)
     weights = (1 if args.get("scale", True) or rms else 0) + (1 if args.get("center", True) and not rms else 0)
-    return shape, None if size is None else size * weights
+    if weights:
+        _defined(size, "the normalized axis")
+    return shape, 0 if not weights else size * weights
 
 
 @shape_rule("rms_normalization")
 def _rms_normalization(args, inputs, op):
     shape = _one(inputs)
-    size = _axes(args, shape)
-    return shape, size
+    return shape, _defined(_axes(args, shape), "the normalized axis")
 
 
 @shape_rule("group_normalization")
@@ -843,8 +841,7 @@ def _group_normalization(args, inputs, op):
     shape = _one(inputs)
     size = _axes(args, shape)
     groups = args.get("groups", 32)
-    if size is None:
-        raise Unchecked("the normalized axis is unknown")
+    _defined(size, "the normalized axis")
     if groups == -1:
         groups = size
     if not _is_int(groups) or groups < 1 or groups > size or size % groups:
@@ -876,7 +873,9 @@ def _prelu(args, inputs, op):
     if not all(_is_int(a) and 1 <= a < len(shape) for a in shared):
         raise Unchecked(f"shared_axes={shared}")
     sizes = [1 if axis in shared else shape[axis] for axis in range(1, len(shape))]
-    return shape, None if None in sizes else math.prod(sizes)
+    if None in sizes:
+        _defined(None, f"axis {sizes.index(None) + 1}")
+    return shape, math.prod(sizes)
 
 
 # -- kspec's layers --------------------------------------------------------------------------------------

@@ -26,6 +26,142 @@ from kspec.builder.shapes import ShapeConflict, Unchecked, infer_shapes, layer_o
 from kspec.errors import SpecError
 
 EXAMPLES = int(os.environ.get("KSPEC_SHAPE_EXAMPLES", "120"))
+GRU4 = LayerCall("gru", {"units": 4, "return_sequences": True})
+
+# (layer, arguments, input shapes) -> (output shape, parameters), worked out by hand from Keras' formulas.
+CASES = [
+    ("conv2d", {"filters": 8, "kernel_size": 3, "strides": 2}, [(None, 28, 28, 1)], ((None, 13, 13, 8), 80)),
+    ("conv2d", {"filters": 8, "kernel_size": 3, "strides": 2, "padding": "same"}, [(None, 28, 28, 1)],
+     ((None, 14, 14, 8), 80)),
+    ("conv1d", {"filters": 4, "kernel_size": 3, "dilation_rate": 2, "padding": "causal"}, [(None, 10, 3)],
+     ((None, 10, 4), 40)),
+    ("conv2d", {"filters": 2, "kernel_size": 3, "data_format": "channels_first"}, [(None, 3, 9, 9)],
+     ((None, 2, 7, 7), 56)),
+    ("conv2d_transpose", {"filters": 2, "kernel_size": 3, "strides": 2, "padding": "same"}, [(None, 7, 7, 4)],
+     ((None, 14, 14, 2), 74)),
+    ("conv2d_transpose", {"filters": 2, "kernel_size": 3, "strides": 2}, [(None, 7, 7, 4)], ((None, 15, 15, 2), 74)),
+    ("conv2d_transpose", {"filters": 2, "kernel_size": 3, "strides": 2, "padding": "same", "output_padding": 0},
+     [(None, 7, 7, 4)], ((None, 13, 13, 2), 74)),
+    ("depthwise_conv2d", {"kernel_size": 3, "depth_multiplier": 2}, [(None, 8, 8, 3)], ((None, 6, 6, 6), 60)),
+    ("separable_conv1d", {"filters": 5, "kernel_size": 3, "padding": "same"}, [(None, 9, 4)], ((None, 9, 5), 37)),
+    ("max_pooling2d", {"pool_size": 3, "strides": 2}, [(None, 15, 15, 2)], ((None, 7, 7, 2), 0)),
+    ("max_pooling2d", {"pool_size": 3, "strides": 2, "padding": "same"}, [(None, 15, 15, 2)], ((None, 8, 8, 2), 0)),
+    ("global_average_pooling2d", {"keepdims": True}, [(None, 5, 5, 7)], ((None, 1, 1, 7), 0)),
+    ("reshape", {"target_shape": [3, -1]}, [(None, 4, 6)], ((None, 3, 8), 0)),
+    ("flatten", {}, [(None, None, 3)], ((None, None), 0)),
+    ("permute", {"dims": [2, 1]}, [(None, 4, 6)], ((None, 6, 4), 0)),
+    ("concatenate", {"axis": 1}, [(None, 4, 6), (None, 2, 6)], ((None, 6, 6), 0)),
+    ("multiply", {}, [(None, 8, 8, 4), (None, 1, 1, 4)], ((None, 8, 8, 4), 0)),
+    ("dot", {"axes": 1}, [(None, 5), (None, 5)], ((None, 1), 0)),
+    ("zero_padding2d", {"padding": [[0, 1], [2, 3]]}, [(None, 5, 5, 1)], ((None, 6, 10, 1), 0)),
+    ("cropping3d", {"cropping": 1}, [(None, 5, 6, 7, 2)], ((None, 3, 4, 5, 2), 0)),
+    ("lstm", {"units": 4, "return_state": True}, [(None, 10, 3)], ([(None, 4), (None, 4), (None, 4)], 128)),
+    ("bidirectional", {"layer": GRU4}, [(None, 10, 3)], ((None, 10, 8), 216)),
+    ("bidirectional", {"layer": LayerCall("simple_rnn", {"units": 4}), "merge_mode": None}, [(None, 10, 3)],
+     ([(None, 4), (None, 4)], 64)),
+    ("time_distributed", {"layer": LayerCall("dense", {"units": 2})}, [(None, 10, 3)], ((None, 10, 2), 8)),
+    ("embedding", {"input_dim": 100, "output_dim": 8}, [(None, 12)], ((None, 12, 8), 800)),
+    ("batch_normalization", {}, [(None, 8, 8, 16)], ((None, 8, 8, 16), 64)),
+    ("sampling", {}, [(None, 2), (None, 2)], ((None, 2), 0)),
+]
+
+
+@pytest.mark.parametrize("op, args, inputs, expected", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+def test_layer_output_follows_keras_formulas(op, args, inputs, expected):
+    assert layer_output(LayerCall(op, args), inputs) == expected
+
+
+@pytest.mark.parametrize("op, args, inputs, kind, message", [
+    ("conv2d", {"filters": 1, "kernel_size": 5}, [(None, 4, 4, 1)], ShapeConflict,
+     "the kernel (5, dilation 1) is larger than axis 1 (4) with padding 'valid'"),
+    ("conv2d", {"filters": 1, "kernel_size": 3}, [(None, 4, 4, None)], ShapeConflict,
+     "the channel axis of the input must be defined to create the weights. Found None"),
+    ("reshape", {"target_shape": [5, 5]}, [(None, 4, 6)], ShapeConflict,
+     "cannot reshape (None, 4, 6) (24 values) into (5, 5) (25 values)"),
+    ("add", {}, [(None, 14, 3), (None, 15, 3)], ShapeConflict,
+     "needs inputs that agree on every axis (or are 1 there), but axis 1 differs"),
+    ("zero_padding2d", {"padding": [1, 2, 3]}, [(None, 4, 4, 1)], ShapeConflict,
+     "expected `padding` as a non-negative integer, 2 of them or 2 pairs. Received: padding=[1, 2, 3]"),
+    ("multi_head_attention", {"num_heads": 2, "key_dim": 2}, [(None, 4, 4), (None, 4, 4)], Unchecked,
+     "no static shape rule for `multi_head_attention`"),
+])
+def test_layer_output_refuses_what_keras_refuses_and_says_what_it_cannot_tell(op, args, inputs, kind, message):
+    with pytest.raises(kind) as raised:
+        layer_output(LayerCall(op, args), inputs)
+    assert str(raised.value) == message
+
+
+SKIP_MISMATCH = """\
+kspec: 1
+models:
+  net:
+    inputs: {image: [28, 28, 1]}
+    layers:
+      - {name: down, conv2d: {filters: 4, kernel_size: 3, strides: 2}}
+      - {name: up, conv2d_transpose: {filters: 4, kernel_size: 2, strides: 2}}
+      - {name: merge, add: {}, from: [up, image]}
+"""
+
+
+def test_validate_reports_a_shape_conflict_at_the_node_with_both_shapes(write_spec):
+    spec = write_spec(SKIP_MISMATCH)
+    result = run_cli("validate", spec)
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [
+        f"{spec}:8:9: models.net.layers[merge]: `add` needs inputs that agree on every axis (or are 1 there), but "
+        "axis 1 differs: `up` (None, 26, 26, 4) vs `image` (None, 28, 28, 1); check the strides, padding or pooling "
+        "upstream"
+    ]
+
+
+def test_validate_names_nodes_it_cannot_check_and_still_passes(write_spec):
+    spec = write_spec(
+        "kspec: 1\n"
+        "models:\n"
+        "  net:\n"
+        "    inputs: {x: [16, 8]}\n"
+        "    layers:\n"
+        "      - {name: attention, multi_head_attention: {num_heads: 2, key_dim: 4}, from: [x, x]}\n"
+        "      - dense: {units: 3}\n"
+        "      - {name: out, dense: {units: 2}}\n"
+    )
+    result = run_cli("validate", spec)
+    assert result.exit_code == 0, result.output
+    assert result.stderr.strip().splitlines() == [
+        f"{spec}:6:9: models.net.layers[attention]: note: shape not checked statically: no static shape rule for "
+        "`multi_head_attention`; 2 nodes after it unchecked too"
+    ]
+
+
+def test_model_used_as_a_layer_is_checked_against_its_declared_inputs(write_spec):
+    spec = write_spec(
+        "kspec: 1\n"
+        "models:\n"
+        "  head:\n"
+        "    inputs: {features: [16]}\n"
+        "    layers: [{dense: {units: 2}}]\n"
+        "  net:\n"
+        "    inputs: {x: [8]}\n"
+        "    layers:\n"
+        "      - {name: features, dense: {units: 12}}\n"
+        "      - {name: scores, model: head}\n"
+    )
+    problems = builder.validate(spec)
+    assert [str(p) for p in problems] == [
+        f"{spec}:10:9: models.net.layers[scores]: `model` cannot take its input `features` (None, 12): model `head` "
+        "expects (None, 16), but axis 1 differs; check the strides, padding or pooling upstream"
+    ]
+
+
+def test_static_shape_of_any_node_is_available_after_loading():
+    spec = builder.load_spec(os.path.join(SPECS_DIR, "unet.yaml"))
+    shapes = spec.shapes["unet"]
+    assert shapes.shape("down1.conv2d_1") == (None, 32, 32, 32)
+    assert shapes.shape("image") == (None, 64, 64, 1)
+    assert shapes.parameters["up0.upsample"] == 2 * 2 * 32 * 16 + 16
+    assert shapes.total_parameters == 481796
+
+
 # -- a corpus of random small layer stacks -------------------------------------------------------------
 # A stack starts from an input of rank 2-5 and adds layers of the families builder/shapes.py models, with
 # arguments that often fit and sometimes do not (a kernel larger than its input, a merge of branches whose
