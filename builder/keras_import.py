@@ -352,10 +352,14 @@ def _plain(value):
         if value.get("module") == "keras" and value["class_name"] in ("DTypePolicy", "FloatDTypePolicy"):
             return value["config"].get("name")
         inner = value["config"] or {}
-        if value.get("module", "").startswith("keras.") and not any(v is not None for v in inner.values()):
-            from kspec.builder.keras_catalog import snake_name
+        from kspec.builder.keras_catalog import load_table, snake_name
 
+        if value.get("module", "").startswith("keras.") and not any(v is not None for v in inner.values()):
             return snake_name(value["class_name"])
+        section = value.get("module", "").rsplit(".", 1)[-1]  # keras.initializers -> initializers
+        if section in load_table():
+            # The catalog knows these objects: write them as specs do, `{random_normal: {stddev: 0.02}}`.
+            return {snake_name(value["class_name"]): _plain({k: v for k, v in inner.items() if v is not None})}
         return {"class_name": value["class_name"], "config": _plain(inner)}
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}

@@ -20,10 +20,12 @@ from dataclasses import dataclass, field
 
 from kspec.builder.graph import LayerCall
 from kspec.errors import Problem
-from kspec.registry import Registry, normalize_name
+from kspec.registry import normalize_name
 
 MODEL_OP = "model"  # the resolver's `{model: encoder}` op (kept in sync with builder.resolver.MODEL_OP)
-SHAPE_RULES = Registry("shape rule")
+# Normalized layer name -> rule. A plain dict, not a `kspec.registry.Registry`: the registry records where each
+# entry was defined through `inspect`, which costs `kspec validate` more than half a second for 80 rules.
+SHAPE_RULES = {}
 
 
 class ShapeConflict(Exception):
@@ -62,7 +64,10 @@ def shape_rule(*names):
 
     def decorate(function):
         for name in names:
-            SHAPE_RULES.register(name)(function)
+            key = normalize_name(name)
+            if key in SHAPE_RULES:
+                raise ValueError(f"shape rule `{name}` is already registered by {SHAPE_RULES[key].__name__}")
+            SHAPE_RULES[key] = function
         return function
 
     return decorate
@@ -84,7 +89,7 @@ def layer_output(call, inputs):
     key = normalize_name(call.op)
     if key not in SHAPE_RULES:
         raise Unchecked(f"no static shape rule for `{_display(call.op)}`")
-    return SHAPE_RULES.get(key)(call.args, inputs, key)
+    return SHAPE_RULES[key](call.args, inputs, key)
 
 
 # -- models --------------------------------------------------------------------------------------------
