@@ -166,6 +166,9 @@ def infer_model(model, graphs, done, input_shapes=None):
     from kspec.builder.checks import topological_order
 
     result = ModelShapes(model.name)
+    for node in model.nodes:
+        if node.layer.op == MODEL_OP:
+            result.uses |= {node.layer.args["model"]} | done[node.layer.args["model"]].uses
     for index, model_input in enumerate(model.inputs):
         declared = (None, *model_input.shape)
         result.shapes[model_input.name] = tuple(input_shapes[index]) if input_shapes else declared
@@ -182,7 +185,7 @@ def infer_model(model, graphs, done, input_shapes=None):
             if any(isinstance(v, list) for v in inputs):
                 raise Unchecked("one of its inputs is a list of tensors")
             if node.layer.op == MODEL_OP:
-                output, params = _call_model(node, inputs, graphs, done, result), None
+                output, params = _call_model(node, inputs, graphs, done), None
             else:
                 output, params = layer_output(node.layer, inputs)
         except Unchecked as reason:
@@ -201,11 +204,10 @@ def infer_model(model, graphs, done, input_shapes=None):
     return result
 
 
-def _call_model(node, inputs, graphs, done, result):
+def _call_model(node, inputs, graphs, done):
     """Output shape(s) of `{model: name}` applied to `inputs` (Keras re-traces the inner graph with them)."""
     name = node.layer.args["model"]
     inner, graph = done[name], graphs[name]
-    result.uses |= {name} | inner.uses
     declared = [inner.shapes[i.name] for i in graph.inputs]
     if len(inputs) != len(declared):
         raise ShapeConflict(f"model `{name}` takes {len(declared)} input(s). Received: {len(inputs)}")

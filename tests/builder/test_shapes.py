@@ -25,7 +25,7 @@ from kspec.builder.schema import check_schema
 from kspec.builder.shapes import ShapeConflict, Unchecked, infer_shapes, layer_output
 from kspec.errors import SpecError
 
-EXAMPLES = int(os.environ.get("KSPEC_SHAPE_EXAMPLES", "120"))
+EXAMPLES = int(os.environ.get("KSPEC_SHAPE_EXAMPLES", "80"))
 GRU4 = LayerCall("gru", {"units": 4, "return_sequences": True})
 
 # (layer, arguments, input shapes) -> (output shape, parameters), worked out by hand from Keras' formulas.
