@@ -23,9 +23,8 @@ import yaml
 from kspec.atomic import publish
 from kspec.builder.keras_catalog import lookup_layer
 from kspec.errors import SpecError
-from kspec.registry import normalize_name
 
-APPLICATIONS = "keras.applications."
+APPLICATIONS = "keras.applications"
 # `keras.ops` calls that appear between layers of functional models, and the layer computing the same thing.
 _OP_LAYERS = {"Add": "add", "Multiply": "multiply", "Subtract": "subtract", "Maximum": "maximum",
               "Minimum": "minimum"}
@@ -65,7 +64,7 @@ def load_source(source, allow_imports=(), input_shape=None):
                         path="SOURCE")
     module_name, function_name = source.rsplit(".", 1)
     kwargs = {} if input_shape is None else {"input_shape": tuple(input_shape)}
-    if source.startswith(APPLICATIONS) and module_name + "." == APPLICATIONS:
+    if module_name == APPLICATIONS:
         names = application_names()
         if function_name not in names:
             import difflib

@@ -561,7 +561,7 @@ def _dense(args, inputs, op):
     shape = _one(inputs, min_ndim=2)
     units = args["units"]
     if shape[-1] is None:
-        raise ShapeConflict(f"the last dimension of the inputs to a Dense layer should be defined. Found None")
+        raise ShapeConflict("the last dimension of the inputs to a Dense layer should be defined. Found None")
     params = shape[-1] * units + (units if args.get("use_bias", True) else 0) if _lora(args) else None
     return (*shape[:-1], units), params
 
