@@ -3,7 +3,7 @@
 Agreement means: where the static rules give a shape, Keras builds that node with that shape (and the same
 parameter count when one is given); where they report a conflict, Keras fails at that node; where they
 cannot tell, they say so. CI runs a bounded, seeded corpus; a large run is
-`KSPEC_SHAPE_EXAMPLES=2000 python -m pytest tests/builder/test_shapes.py -k corpus -s`.
+`KSPEC_SHAPE_EXAMPLES=2000 python -m pytest tests/builder/test_shapes.py -k random -s`.
 """
 
 import collections
@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from support import SPEC_FILES, SPECS_DIR, run_cli
 
 from kspec import builder
-from kspec.builder.checks import check_resolved, topological_order
+from kspec.builder.checks import check_resolved, model_order, topological_order
 from kspec.builder.graph import LayerCall
 from kspec.builder.loader import load_document
 from kspec.builder.resolver import resolve
@@ -365,14 +365,12 @@ def keras_shape(layer):
 
 def compare_with_keras(resolved, tally):
     """Builds every model of `resolved` with Keras and asserts agreement with the static shapes, node by node."""
-    from kspec.builder.keras_models import build_model
-
     import keras
+
+    from kspec.builder.keras_models import build_model
 
     static = infer_shapes(resolved)
     built = {}
-    from kspec.builder.checks import model_order
-
     for name in model_order(resolved):
         graph, shapes = resolved.models[name], static[name]
         conflicts = [p.path for p in shapes.problems]
