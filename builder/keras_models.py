@@ -27,8 +27,9 @@ def build_models(resolved):
     built = {}
     for name in model_order(resolved):
         graph = resolved.models[name]
+        counts = resolved.shapes[name].parameters if resolved.shapes else None
         try:
-            built[name] = build_model(graph, keras, built)
+            built[name] = build_model(graph, keras, built, counts)
         except RecursionError:
             # Keras walks functional graphs recursively; a chain of a few thousand layers exceeds Python's limit.
             raise SpecError(f"Keras cannot build model `{name}`: its {len(graph.nodes)} layers chain too deep; "
@@ -73,8 +74,12 @@ def estimate_parameters(call, input_shapes):
     return 0
 
 
-def build_model(model, keras, built):
-    """Builds one `ModelGraph` as a functional `keras.Model`; `built` holds models it may use as layers."""
+def build_model(model, keras, built, counts=None):
+    """Builds one `ModelGraph` as a functional `keras.Model`; `built` holds models it may use as layers.
+
+    `counts` are the static parameter counts of its nodes (builder/shapes.py), exact where known; other layers
+    are estimated before their weights are allocated.
+    """
     tensors = {}
     total = 0
     for model_input in model.inputs:
@@ -85,7 +90,8 @@ def build_model(model, keras, built):
             layer = built[node.layer.args["model"]]
         else:
             shapes = [tuple(t.shape) for t in inputs if hasattr(t, "shape")]
-            total += estimate_parameters(node.layer, shapes)
+            known = counts.get(node.name) if counts else None
+            total += known if known is not None else estimate_parameters(node.layer, shapes)
             if total > MAX_PARAMETERS:
                 raise SpecError(
                     f"the model would have more than {MAX_PARAMETERS:,} parameters by this layer (about "
