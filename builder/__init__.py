@@ -13,6 +13,7 @@ from kspec.builder.loader import load_document
 from kspec.builder.parameter_counts import forget_stale_counts
 from kspec.builder.resolver import resolve
 from kspec.builder.schema import check_schema, load_schema
+from kspec.builder.search import check_search
 from kspec.builder.shapes import check_shapes
 from kspec.builder.training_checks import check_training
 from kspec.errors import Problem, SpecError
@@ -43,6 +44,8 @@ def load_spec(path, overrides=(), allow_imports=()):
     problems = check_resolved(resolved, allow_imports) + check_training(resolved)
     if not problems:
         problems = check_shapes(resolved)  # static shapes and parameter counts, kept as resolved.shapes
+    if not problems:  # the search puts values into a spec that must be valid itself first
+        problems = check_search(resolved, allow_imports)
     if problems:
         raise SpecError(problems)
     return resolved
