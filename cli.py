@@ -378,7 +378,8 @@ def import_model(source, output, input_shape, allow_imports, check):
     SOURCE is a .keras file (loaded in safe mode; Lambda layers are refused), keras.applications.NAME
     (built with weights=None), or module.function with --allow-import module.
     """
-    from kspec.builder.keras_import import compare_round_trip, load_source, spec_from_model, write_spec
+    from kspec.builder.keras_import import (compare_round_trip, load_source, round_trip_text, spec_from_model,
+                                            write_spec)
 
     shape = None
     if input_shape:
@@ -393,19 +394,17 @@ def import_model(source, output, input_shape, allow_imports, check):
     click.echo(f"wrote {output}: model `{list(document['models'])[-1]}`, {len(model.operations)} layers, "
                f"{model.count_params():,} parameters")
     if check:
-        report = compare_round_trip(model, output)
-        same = report["parameters"][0] == report["parameters"][1]
-        click.echo(f"round trip: parameters {'equal' if same else 'differ %s' % (report['parameters'],)}, "
-                   f"layer configs {'equal' if not report['configs_differ'] else 'differ: ' + ', '.join(report['configs_differ'])}, "
-                   f"outputs {'identical' if report['outputs_identical'] is True else report['outputs_identical'] or 'differ'}")
-        if not same or report["configs_differ"] or report["outputs_identical"] is not True:
+        text, same = round_trip_text(compare_round_trip(model, output))
+        click.echo(text)
+        if not same:
             sys.exit(1)
 
 
 @main.command()
 @click.argument("left", type=click.Path(exists=True))
 @click.argument("right", type=click.Path(exists=True))
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a value on both sides (repeatable).")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a value on both sides (repeatable).")
 @click.option("--set-a", "overrides_a", multiple=True, metavar="KEY=VALUE", help="Override a value of LEFT only.")
 @click.option("--set-b", "overrides_b", multiple=True, metavar="KEY=VALUE", help="Override a value of RIGHT only.")
 @click.option("--allow-import", "allow_imports", multiple=True, metavar="MODULE", help=_IMPORT_HELP)

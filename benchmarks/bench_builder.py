@@ -118,7 +118,8 @@ def main():
     v, f = statistics.median(validate_times), statistics.median(floor_times)
     verdict = "within" if v < VALIDATE_BUDGET else "OVER"
     print(f"kspec validate ({len(specs)} specs, static shapes), fresh process: median {v * 1000:.0f} ms, {verdict} "
-          f"the {VALIDATE_BUDGET * 1000:.0f} ms budget (python -c 'import yaml': {f * 1000:.0f} ms; ratio {v / f:.2f}); "
+          f"the {VALIDATE_BUDGET * 1000:.0f} ms budget (python -c 'import yaml': {f * 1000:.0f} ms; "
+          f"ratio {v / f:.2f}); "
           f"TensorFlow/Keras/NumPy imported: {heavy}; load averages {os.getloadavg()}")
     if arguments.validate_only:
         return

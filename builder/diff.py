@@ -6,8 +6,8 @@ and inputs, changed static output shapes and parameter counts, and changed `trai
 No TensorFlow is imported.
 
 Example:
->>> changes = diff_specs(load_side("specs/unet.yaml"), load_side("specs/unet.yaml", ["params.depth=2"]))  # doctest: +SKIP
->>> print(format_diff(changes))                                                                         # doctest: +SKIP
+>>> shallow = load_side("specs/unet.yaml", ["params.depth=2"])  # doctest: +SKIP
+>>> print(format_diff(diff_specs(load_side("specs/unet.yaml"), shallow)))  # doctest: +SKIP
 """
 
 import os
@@ -70,10 +70,11 @@ def diff_specs(left, right, left_label=None, right_label=None):
             if not model.empty():
                 result.models.append(model)
     for section in ("training", "data"):
-        before, after = _flatten(plain(getattr(left, section) or {}), section), _flatten(plain(getattr(right, section) or {}), section)
+        before, after = (_flatten(plain(getattr(side, section) or {}), section) for side in (left, right))
         for key in sorted(set(before) | set(after), key=lambda k: (k not in before, k)):
-            if before.get(key, _MISSING) != after.get(key, _MISSING):
-                result.settings.append(f"{key}: {_value(before.get(key, _MISSING))} -> {_value(after.get(key, _MISSING))}")
+            old, new = before.get(key, _MISSING), after.get(key, _MISSING)
+            if old != new:
+                result.settings.append(f"{key}: {_value(old)} -> {_value(new)}")
     return result
 
 

@@ -160,7 +160,8 @@ def _convert_model(model, models, blocks):
     for tensor in model.inputs:
         layer = tensor._keras_history.operation
         shape = list(tensor.shape[1:])
-        inputs[_identifier(layer.name)] = shape if tensor.dtype == "float32" else {"shape": shape, "dtype": tensor.dtype}
+        dtype = tensor.dtype
+        inputs[_identifier(layer.name)] = shape if dtype == "float32" else {"shape": shape, "dtype": dtype}
     nodes = []  # (name, {layer: arguments} or {model: name}, names of its inputs)
     for operation in model.operations:
         if isinstance(operation, keras.layers.InputLayer):
@@ -502,6 +503,15 @@ def compare_round_trip(source_model, spec_path, seed=0):
     want, got = (w if isinstance(w, (list, tuple)) else [w] for w in (want, got))
     report["outputs_identical"] = all(np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(want, got))
     return report
+
+
+def round_trip_text(report):
+    """One line summing up `compare_round_trip`'s report, and whether the spec reproduced the model."""
+    (source, spec), differ, outputs = report["parameters"], report["configs_differ"], report["outputs_identical"]
+    text = (f"round trip: parameters {'equal' if source == spec else f'differ ({source:,} vs {spec:,})'}, "
+            f"layer configs {'equal' if not differ else 'differ: ' + ', '.join(differ)}, "
+            f"outputs {'identical' if outputs is True else outputs or 'differ'}")
+    return text, source == spec and not differ and outputs is True
 
 
 def _all_layers(model):

@@ -292,7 +292,8 @@ def _is_int(value):
 def _tuple(value, rank, name, minimum=1):
     """An int or a list of `rank` ints as a tuple, like Keras' `standardize_tuple`."""
     values = [value] * rank if _is_int(value) else value
-    if not isinstance(values, (list, tuple)) or len(values) != rank or not all(_is_int(v) and v >= minimum for v in values):
+    fits = isinstance(values, (list, tuple)) and len(values) == rank
+    if not fits or not all(_is_int(v) and v >= minimum for v in values):
         raise Unchecked(f"`{name}`={value!r} is not {rank} integer(s) >= {minimum}")
     return tuple(values)
 
@@ -811,7 +812,8 @@ def _spatial_dropout(args, inputs, op):
 def _axes(args, shape, default=-1):
     axis = args.get("axis", default)
     axes = [axis] if _is_int(axis) else axis
-    if not isinstance(axes, (list, tuple)) or not axes or not all(_is_int(a) and -len(shape) <= a < len(shape) for a in axes):
+    if not isinstance(axes, (list, tuple)) or not axes or not all(
+            _is_int(a) and -len(shape) <= a < len(shape) for a in axes):
         raise Unchecked(f"axis={axis!r} for an input of rank {len(shape)}")
     sizes = [shape[a] for a in axes]
     return None if None in sizes else math.prod(sizes)
