@@ -2,7 +2,7 @@
 
 import csv
 
-import numpy as np
+from kspec.data.lazy_numpy import np
 
 from kspec.data.arguments import show
 from kspec.data.examples import Series

@@ -6,7 +6,7 @@ normalization work the same way as for every other source.
 
 import os
 
-import numpy as np
+from kspec.data.lazy_numpy import np
 
 from kspec.data.examples import Examples
 from kspec.registry import DATA_SOURCES

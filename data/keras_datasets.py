@@ -9,7 +9,7 @@ import gzip
 import os
 import pickle
 
-import numpy as np
+from kspec.data.lazy_numpy import np
 
 from kspec.data.examples import Examples
 from kspec.data.images import as_nhwc, resize_images

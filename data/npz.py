@@ -1,6 +1,6 @@
 """`npz`: the user's own arrays from a NumPy `.npz` file."""
 
-import numpy as np
+from kspec.data.lazy_numpy import np
 
 from kspec.data.arguments import show
 from kspec.data.examples import Examples

@@ -7,7 +7,7 @@ it (and windows a series); `load_data` wraps the arrays in batched, prefetched `
 
 from dataclasses import dataclass, field
 
-import numpy as np
+from kspec.data.lazy_numpy import np
 
 from kspec.data.arguments import SourceArguments, mark_of_value
 from kspec.data.config import DEFAULT_BATCH_SIZE, parse_data_config
