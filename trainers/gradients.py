@@ -8,7 +8,8 @@ WGAN-GP penalty). Supporting JAX or PyTorch means writing those two functions fo
 Under `tf.distribute` each replica sees a slice of the global batch and the optimizer sums the replicas'
 gradients, so the loss is divided by the number of replicas before differentiation (as Keras' own
 `train_step` does); the loss returned for the metrics is the unscaled per-replica value. The replicas' random
-draws are told apart by `PerReplicaSeedGenerator`, which reads the replica index from `tf.distribute`.
+draws are told apart by `PerReplicaSeedGenerator` (`kspec.layers.replica_seed`), which reads the replica index
+from `tf.distribute`.
 """
 
 import keras
@@ -17,6 +18,8 @@ import keras
 # Backend-specific (TensorFlow): tf.GradientTape.
 # ---------------------------------------------------------------------------------------------------------------
 import tensorflow as tf
+
+from kspec.layers.replica_seed import PerReplicaSeedGenerator  # noqa: F401  (the trainers' latents draw from it)
 
 
 def _require_tensorflow():
@@ -81,32 +84,3 @@ def input_gradients(function, inputs):
         tape.watch(inputs)
         outputs = function(inputs)
     return tape.gradient(outputs, inputs)
-
-
-class PerReplicaSeedGenerator(keras.random.SeedGenerator):
-    """A `keras.random.SeedGenerator` whose draws differ between the replicas of a `tf.distribute` strategy.
-
-    The state variable is mirrored, so a plain generator hands every replica the same seed and the same
-    latents. This one offsets the first seed component by the replica's index (0 outside a strategy, so
-    single-device draws are those of a plain generator with the same seed).
-
-    Args:
-        seed: integer seed, or None.
-
-    Example:
-    >>> generator = PerReplicaSeedGenerator(3)
-    >>> keras.ops.convert_to_numpy(generator.next()).tolist() == keras.ops.convert_to_numpy(
-    ...     keras.random.SeedGenerator(3).next()).tolist()
-    True
-    """
-
-    # Far apart so replica streams do not meet for nearby user seeds.
-    REPLICA_STRIDE = 1_000_003
-
-    def next(self, ordered=True):
-        seed = super().next(ordered=ordered)
-        context = tf.distribute.get_replica_context()
-        if context is None or tf.distribute.get_strategy().num_replicas_in_sync == 1:
-            return seed
-        replica = tf.cast(context.replica_id_in_sync_group, seed.dtype)
-        return seed + tf.stack([replica * self.REPLICA_STRIDE, tf.zeros_like(replica)])
