@@ -144,6 +144,9 @@ def train(spec, out, resume, overrides, allow_imports):
             return
 
     run = run_training(spec, overrides=overrides, allow_imports=allow_imports, out=out, resume=resume)
+    if run is None:
+        click.echo("this worker's part of the training is done; the chief worker wrote the run directory")
+        return
     click.echo(f"run directory: {run.path} (metrics.csv, checkpoints/, samples/ of generative runs, logs/ for TensorBoard)")
 
 

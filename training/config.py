@@ -27,6 +27,8 @@ class TrainingConfig:
     steps_per_epoch: int | None = None
     seed: int = DEFAULTS["seed"]
     jit_compile: bool = False
+    distribute: str | None = None
+    precision: str = "float32"
     callbacks: dict = field(default_factory=dict)
     checkpoint: dict = field(default_factory=dict)
     samples: dict = field(default_factory=dict)

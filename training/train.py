@@ -18,6 +18,9 @@ def train(spec_path=None, *, overrides=(), allow_imports=(), out=None, resume=No
         verbose: Keras' fit verbosity ("auto" shows a progress bar, 0 nothing).
         callbacks: extra Keras callbacks, called after the run's own at each epoch end, so the epoch is
             already committed (metrics.csv, checkpoint) when they see it; `kspec tune` prunes trials this way.
+
+    Returns:
+        The run directory; None in a worker of a multi-worker run other than the chief, which writes it.
     """
     if resume is not None:
         if overrides:
@@ -36,7 +39,13 @@ def train(spec_path=None, *, overrides=(), allow_imports=(), out=None, resume=No
         from kspec.training.supervised import train as train_with
     else:
         from kspec.training.generative import train as train_with
-    return train_with(spec, out=out, resume=run, verbose=verbose, callbacks=callbacks)
+    from kspec.training.strategy import distributed
+
+    # Under `training.distribute`, every worker trains; only the chief's run directory stays (see strategy.py).
+    with distributed(config.distribute, out, run.path if run else None) as (out, resume_path, task):
+        run = RunDirectory.open(resume_path) if resume_path else None
+        trained = train_with(spec, out=out, resume=run, verbose=verbose, callbacks=callbacks)
+    return trained if task is None or task.is_chief else None
 
 
 def resume_progress(run_dir):
