@@ -55,7 +55,9 @@ def minimize(optimizer, compute_loss, variables):
     _require_tensorflow()
     with tf.GradientTape() as tape:
         loss, extras = compute_loss()
-        scaled_loss = loss / tf.cast(_replica_count(), loss.dtype)
+        # `scale_loss` multiplies by a `LossScaleOptimizer`'s dynamic scale (mixed_float16), whose
+        # `apply_gradients` divides it out again and skips steps with non-finite gradients.
+        scaled_loss = optimizer.scale_loss(loss / tf.cast(_replica_count(), loss.dtype))
     gradients = tape.gradient(scaled_loss, variables)
     optimizer.apply_gradients(zip(gradients, variables))
     return loss, extras

@@ -38,7 +38,7 @@ def train(spec, *, out=None, resume=None, verbose="auto", callbacks=()):
     write_data_facts(run, data.info)  # RUN/data.json: scaling and classes, for predict on new inputs
 
     model.compile(
-        optimizer=keras_optimizer(config.optimizer, config.learning_rate_schedule),
+        optimizer=keras_optimizer(config.optimizer, config.learning_rate_schedule, config.precision),
         loss=keras_loss(config.loss),
         metrics=keras_metrics(config.metrics),
         jit_compile=config.jit_compile,
