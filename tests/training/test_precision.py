@@ -123,9 +123,13 @@ print(spec.dtype.name, output.dtype.name, output.shape)
 """
 
 
-def test_a_mixed_bfloat16_run_exports_a_float32_serving_signature(tmp_path):
-    run = train_tiny(tmp_path, "cnn_classifier", "mixed_bfloat16")
-    result = run_cli("export", run.path, "-o", tmp_path / "exported")
+def test_a_run_trained_with_cli_precision_exports_a_float32_serving_signature(tmp_path):
+    overrides = [value for item in [*TINY["cnn_classifier"], *QUICK] for value in ("--set", item)]
+    result = run_cli("train", os.path.join(SPECS_DIR, "cnn_classifier.yaml"), "--out", tmp_path / "run",
+                     "--precision", "mixed_bfloat16", *overrides)
+    assert result.exit_code == 0, result.output
+    assert "precision: mixed_bfloat16" in (tmp_path / "run" / "spec.yaml").read_text()
+    result = run_cli("export", tmp_path / "run", "-o", tmp_path / "exported")
     assert result.exit_code == 0, result.output
     printed = subprocess.run([sys.executable, "-c", SERVE, str(tmp_path / "exported")], capture_output=True,
                              text=True, check=True).stdout.split()
@@ -138,3 +142,14 @@ def test_float32_builds_plain_float32_layers(tmp_path):
     spec = builder.load_spec(os.path.join(SPECS_DIR, "vae.yaml"), TINY["vae"])
     models = builder.build(spec)
     assert set(policies(models["encoder"]).values()) == {"float32"}
+
+
+def test_precision_errors_are_one_line(tmp_path):
+    result = run_cli("train", os.path.join(SPECS_DIR, "vae.yaml"), "--set", "training.precision=float8")
+    assert result.exit_code == 1
+    assert result.stderr.strip() == ("--set training.precision=float8: training.precision: expected one of float32, "
+                                     "mixed_bfloat16, mixed_float16. Received: precision='float8'")
+    result = run_cli("train", "--resume", tmp_path, "--precision", "mixed_bfloat16")
+    assert result.exit_code == 1
+    assert result.stderr.strip() == ("--precision: a resumed run keeps the precision it was trained in; "
+                                     "drop --precision")
