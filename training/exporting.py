@@ -4,7 +4,7 @@ import os
 
 from kspec import builder
 from kspec.errors import SpecError
-from kspec.training.checkpoints import read_state
+from kspec.training.checkpoints import checkpoint_file, load_checkpoint, load_keras_model, read_state
 from kspec.training.config import TrainingConfig
 from kspec.training.run_directory import RunDirectory
 
@@ -13,8 +13,8 @@ def _checkpoint_path(run, which):
     state = read_state(run)
     if state is None:
         raise SpecError(f"{run.path} has no finished epoch to export; train it first", path="RUN_DIR")
-    if which == "best" and os.path.exists(os.path.join(run.checkpoint_dir, "best.keras")):
-        return os.path.join(run.checkpoint_dir, "best.keras")
+    if which == "best" and os.path.lexists(os.path.join(run.checkpoint_dir, "best.keras")):
+        return checkpoint_file(run, "best.keras")
     return os.path.join(run.checkpoint_dir, state["checkpoint"])
 
 
@@ -28,9 +28,6 @@ def export_run(run_dir, output, *, model_name=None, export_format="saved_model",
         export_format: `saved_model`, `onnx` or `litert`.
         checkpoint: `best` or `last`.
     """
-    import keras
-
-    import kspec.layers  # noqa: F401  (registers kspec's layers for loading)
     from kspec.export import export_model
 
     run = RunDirectory.open(run_dir)
@@ -43,18 +40,18 @@ def export_run(run_dir, output, *, model_name=None, export_format="saved_model",
         return _export_generative(run, output, name=model_name, export_format=export_format, checkpoint=checkpoint)
     source = _checkpoint_path(run, checkpoint)
     if name == config.model:
-        model = keras.saving.load_model(source)
+        model = load_keras_model(source)
     else:  # another model of the spec: build it and take its weights from the trained model's checkpoint
         models = builder.build(spec)
         trained = models[config.model]
-        trained.load_weights(source)
+        load_checkpoint(trained, source)
         model = models[name]
     graph = spec.models[name]
     record = run.record()
     metadata = {
-        "kspec_version": record["versions"]["kspec"],
-        "spec_hash": record["spec_hash"],
-        "spec": record["spec"],
+        "kspec_version": (record.get("versions") or {}).get("kspec"),
+        "spec_hash": record.get("spec_hash"),
+        "spec": record.get("spec"),
         "model": name,
         "run": run.path,
         "checkpoint": os.path.basename(source),
@@ -78,7 +75,8 @@ def _export_generative(run, output, *, name, export_format, checkpoint):
         model = trainer.ema_generator
     graph = spec.models[next(n for n, m in models.items() if m is roles[role])]
     record = run.record()
-    metadata = {"kspec_version": record["versions"]["kspec"], "spec_hash": record["spec_hash"], "spec": record["spec"],
+    metadata = {"kspec_version": (record.get("versions") or {}).get("kspec"), "spec_hash": record.get("spec_hash"),
+                "spec": record.get("spec"),
                 "model": graph.name, "role": role, "run": run.path, "checkpoint": checkpoint}
     return export_model(model, output, format=export_format, input_names=[i.name for i in graph.inputs],
                         output_names=list(graph.outputs), metadata=metadata)
