@@ -19,11 +19,13 @@ line; nothing is loaded from outside `checkpoints/`.
 """
 
 import csv
+import errno
 import glob
 import json
 import math
 import os
 import re
+import shutil
 import zipfile
 
 import keras
@@ -69,12 +71,12 @@ def read_state(run):
                          "delete it to train the run again from epoch 0 with --resume", mark=Mark(path))
 
     if not os.path.isfile(path) or os.path.getsize(path) > 2**20:
-        raise refuse("is not a regular file of at most 1 MiB")
+        raise refuse("expected a regular file of at most 1 MiB")
     try:
         with open(path, encoding="utf-8") as stream:
             state = json.load(stream)
     except (OSError, ValueError) as error:
-        raise refuse(f"is not readable JSON ({error})") from None
+        raise refuse(f"expected JSON. Received: text that is not JSON ({error})") from None
     if not isinstance(state, dict):
         raise refuse("expected a JSON object")
     epoch, name = state.get("epoch"), state.get("checkpoint")
@@ -263,6 +265,7 @@ class RunCheckpoint(keras.callbacks.Callback):
 
     def _commit(self, epoch, logs):
         name = f"epoch-{epoch + 1:04d}{self.suffix}"
+        self._check_free_space()
         save_model_atomic(self.model, os.path.join(self.run.checkpoint_dir, name))
         # A metric computed only every few epochs (FID) is absent from the others: no best decision then.
         monitor = self.monitor if self.monitor in logs else None
@@ -283,6 +286,18 @@ class RunCheckpoint(keras.callbacks.Callback):
         for old in glob.glob(os.path.join(self.run.checkpoint_dir, "epoch-*")):
             if os.path.basename(old) != name:
                 os.remove(old)
+
+    def _check_free_space(self):
+        """Fails before writing when the new epoch file and a new `best` (each as large as the last epoch file)
+        would not fit: a write that runs out of space midway is handled too, but this one says how much."""
+        last = glob.glob(os.path.join(self.run.checkpoint_dir, "epoch-*"))
+        if not last:
+            return
+        needed = int(2 * os.path.getsize(last[0]) * 1.1)
+        free = shutil.disk_usage(self.run.checkpoint_dir).free
+        if free < needed:
+            raise OSError(errno.ENOSPC, f"only {free / 2**20:.1f} MiB free at {self.run.checkpoint_dir}; the "
+                                        f"checkpoints of an epoch need about {needed / 2**20:.1f} MiB")
 
     def _stop(self, failure, advice):
         self.failure, self.advice = failure, advice
