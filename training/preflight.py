@@ -141,7 +141,7 @@ class Preflight:
         if _fits(data, made):
             return
         node = graph.node(graph.outputs[output])
-        hint = self._hint(self._node_params(graph, node), self._data_arguments(made, data))
+        hint = self._hint(self._made_shape_params(graph, made, data), self._data_arguments(made, data))
         self.problem(f"the {role} makes {_describe(made, self.info)} but the data has {_describe(data, self.info)}"
                      f"{hint}", node.path if node else graph.path, node.mark if node else graph.mark)
 
@@ -227,6 +227,18 @@ class Preflight:
         if not isinstance(written, list):
             return []
         return self._params_in(graph, document, [written[d] for d in dimensions if d < len(written)])
+
+    def _made_shape_params(self, graph, made, data):
+        """Params that size what a model makes: those written in its layers that also size a model input of
+        the spec in the differing dimensions (`image_size` for height and width, `channels` for channels)."""
+        document = (self.spec.document or {}).get("models", {}).get(graph.name, {})
+        in_layers = set(self._params_in(graph, document, [document.get("layers")]))
+        dimensions = self._differing(made, data)
+        sizing = []
+        for other in self.spec.models.values():
+            for spec_input in other.inputs:
+                sizing += [p for p in self._input_params(other, spec_input, dimensions) if p not in sizing]
+        return [p for p in sizing if p in in_layers]
 
     def _node_params(self, graph, node):
         """Spec params written in a node of a model's top-level `layers:` (`units: "${classes}"`)."""
