@@ -57,8 +57,8 @@ def test_resume_after_kill_9_finishes_with_continuous_metrics_and_optimizer_stat
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while time.time() < deadline and process.poll() is None:
-        if committed == 0 and (run / "metrics.csv").exists() is False and (run / "logs").exists():
-            time.sleep(0.3)  # inside the first epoch
+        # TensorBoard's train/ log directory appears when fit starts: then the first epoch is under way.
+        if committed == 0 and (run / "logs" / "train").exists():
             break
         if (run / "checkpoints" / "state.json").exists() and state(run)["epoch"] >= committed > 0:
             break
