@@ -24,7 +24,8 @@ from kspec.data.ring import ModeCoverage, mode_coverage, ring_modes, sample_ring
 from kspec.data.windows import make_windows, naive_forecast_mae
 
 __all__ = [
-    "load_data", "load_arrays", "batch_arrays", "read_source", "parse_data_config", "DataSplits", "ArraySplits", "DataInfo",
+    "load_data", "load_arrays", "batch_arrays", "read_source", "parse_data_config", "DataSplits", "ArraySplits",
+    "DataInfo",
     "DataConfig", "Examples", "Series", "Normalization", "SourceArguments", "NAIVE_MAE",
     "check_model_input", "check_model_output", "check_keras_model",
     "mode_coverage", "ModeCoverage", "ring_modes", "sample_ring", "make_windows", "naive_forecast_mae",

@@ -275,10 +275,10 @@ class RunCheckpoint(keras.callbacks.Callback):
             save_model_atomic(self.model, os.path.join(self.run.checkpoint_dir, f"best{self.suffix}"))
         state = {
             "epoch": epoch + 1, "checkpoint": name, "monitor": monitor, "best": best,
-            "stopped_early": bool(self.model.stop_training),
-            "seed_states": [[int(x) for x in keras.ops.convert_to_numpy(v)]
-                            for v in seed_state_variables(self.model)],
-            "callbacks": {type(c).__name__: {a: _plain(getattr(c, a, None)) for a in RESUMABLE_CALLBACKS[type(c).__name__]}
+            "stopped_early": bool(self.model.stop_training),  # by EarlyStopping, whose on_epoch_end ran first
+            "seed_states": [[int(x) for x in keras.ops.convert_to_numpy(v)] for v in seed_state_variables(self.model)],
+            "callbacks": {type(c).__name__: {name: _plain(getattr(c, name, None))
+                                             for name in RESUMABLE_CALLBACKS[type(c).__name__]}
                           for c in self.callbacks},
         }
         write_atomic(os.path.join(self.run.checkpoint_dir, STATE), json.dumps(state, indent=2) + "\n")

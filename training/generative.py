@@ -10,8 +10,8 @@ import os
 
 from kspec import builder
 from kspec.errors import SpecError
-from kspec.training.checkpoints import (RunCheckpoint, checkpoint_bytes, checkpoint_file, fit_from_state, load_checkpoint,
-                                        raise_if_failed, read_state, restore)
+from kspec.training.checkpoints import (RunCheckpoint, checkpoint_bytes, checkpoint_file, fit_from_state,
+                                        load_checkpoint, raise_if_failed, read_state, restore)
 from kspec.training.config import TrainingConfig, keras_callbacks, keras_optimizer
 from kspec.training.run_directory import RunDirectory
 

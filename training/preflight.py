@@ -98,7 +98,7 @@ class Preflight:
 
     def input_fits_data(self, role, index=0):
         """The data's inputs fit input `index` of the model of `role`."""
-        graph, model = self._graph(role), self.models[role]
+        graph, model = self._graph(role), self.models.get(role)
         if graph is None or index >= len(graph.inputs):
             return
         spec_input = graph.inputs[index]
@@ -112,8 +112,8 @@ class Preflight:
 
     def inputs_match_data_count(self, role, count=1):
         """The model of `role` has as many inputs as the data gives per example; returns whether it has."""
-        graph, model = self._graph(role), self.models[role]
-        if len(model.inputs) == count:
+        graph, model = self._graph(role), self.models.get(role)
+        if graph is None or len(model.inputs) == count:
             return True
         self.problem(f"the data gives {count} input{'s' if count > 1 else ''} per example but this model has "
                      f"{len(model.inputs)} ({', '.join(i.name for i in graph.inputs)})",
@@ -122,8 +122,8 @@ class Preflight:
 
     def output_fits_targets(self, role):
         """The output of the model of `role` fits the data's targets (labels, masks, forecasts, images)."""
-        graph, model = self._graph(role), self.models[role]
-        if len(model.outputs) != 1:
+        graph, model = self._graph(role), self.models.get(role)
+        if graph is None or len(model.outputs) != 1:
             return
         node = graph.node(graph.outputs[0])
         try:
@@ -136,7 +136,9 @@ class Preflight:
 
     def output_fits_data(self, role, output=-1):
         """The model of `role` (a decoder or generator) makes examples of the data's input shape."""
-        graph, model = self._graph(role), self.models[role]
+        graph, model = self._graph(role), self.models.get(role)
+        if graph is None:
+            return
         made, data = tuple(model.outputs[output].shape[1:]), tuple(self.info.input_shape)
         if _fits(data, made):
             return
@@ -148,14 +150,17 @@ class Preflight:
     def output_feeds_input(self, source_role, target_role, output=-1, index=0):
         """Output `output` of one role's model has the shape input `index` of another's expects (codes, latents)."""
         source, target = self._graph(source_role), self._graph(target_role)
+        if source is None or target is None:
+            return
         made = tuple(self.models[source_role].outputs[output].shape[1:])
         expected = tuple(self.models[target_role].inputs[index].shape[1:])
         if _fits(made, expected):
             return
         spec_input = target.inputs[index]
         params = self._input_params(target, spec_input, range(len(expected)))
-        self.problem(f"expects shape {format_shape(expected)} but the {source_role}'s output `{source.outputs[output]}` "
-                     f"has shape {format_shape(made)}{self._hint(params, ())}", spec_input.path, spec_input.mark)
+        produced = source.outputs[output]
+        self.problem(f"expects shape {format_shape(expected)} but the {source_role}'s output `{produced}` has shape "
+                     f"{format_shape(made)}{self._hint(params, ())}", spec_input.path, spec_input.mark)
 
     # -- values ------------------------------------------------------------------------------------------------
 
@@ -166,6 +171,8 @@ class Preflight:
         data never has (a discriminator tells them apart at once, and sample grids show them clipped).
         """
         graph = self._graph(role)
+        if graph is None:
+            return
         node, activation = _final_activation(graph, graph.outputs[output])
         if activation not in ACTIVATION_RANGES:
             return
@@ -202,7 +209,8 @@ class Preflight:
         return float(np.min(inputs)), float(np.max(inputs)), f" (data.normalize: {method})"
 
     def _graph(self, role):
-        return self.spec.models.get(self.names[role])
+        """The spec's graph of the model playing `role`; None for a role this trainer was not given."""
+        return self.spec.models.get(self.names[role]) if role in self.names else None
 
     # -- helpers -----------------------------------------------------------------------------------------------
 

@@ -106,8 +106,8 @@ def test_too_little_space_for_the_next_checkpoint_stops_before_writing(tmp_path,
     checkpoint.on_epoch_end(1, {"loss": 0.4})
     assert files(run.path) == before
     size = os.path.getsize(os.path.join(run.checkpoint_dir, "epoch-0001.keras"))
-    assert checkpoint.failure == (f"saving the checkpoint of epoch 2 failed (only 0.0 MiB free at {run.checkpoint_dir}; "
-                                  f"the checkpoints of an epoch need about {2 * size * 1.1 / 2**20:.1f} MiB)")
+    assert checkpoint.failure == (f"saving the checkpoint of epoch 2 failed (only 0.0 MiB free at "
+                                  f"{run.checkpoint_dir}; the checkpoints of an epoch need about {2 * size * 1.1 / 2**20:.1f} MiB)")
 
 
 def test_too_little_disk_space_is_an_error_before_training(tmp_path, monkeypatch):
