@@ -55,11 +55,6 @@ def _value_range(info):
     return {"unit": (0.0, 1.0), "symmetric": (-1.0, 1.0)}.get(method)
 
 
-def _first_images(examples, count):
-    """The first `count` inputs of a split: the real images shown beside their reconstructions."""
-    return examples.inputs[:count]
-
-
 def train(spec, run, *, resume=False, verbose="auto"):
     """Trains a generative spec in `run`; returns it (see `kspec.training.supervised.train`)."""
     import keras
@@ -84,12 +79,12 @@ def train(spec, run, *, resume=False, verbose="auto"):
     sampler = roles[SAMPLER_ROLE[config.trainer]]
     if len(sampler.outputs[0].shape) in (3, 4):  # images: (batch, height, width[, channels])
         samples = config.samples
+        shown = arrays.validation if arrays.validation is not None else arrays.train  # beside their reconstructions
         callbacks.append(SampleGrid(
             run.samples_dir,
             num_samples=samples.get("count", 64),
             seed=samples.get("seed", config.seed),
-            images=_first_images(arrays.validation if arrays.validation is not None else arrays.train,
-                                 samples.get("reconstructions", 16)),
+            images=shown.inputs[:samples.get("reconstructions", 16)],
             log_dir=run.log_dir,
             value_range=_value_range(data.info),
             every=samples.get("every", 1),

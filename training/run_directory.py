@@ -103,6 +103,7 @@ class RunDirectory:
 
     def __init__(self, path):
         self.path = os.path.abspath(path)
+        self.given = path  # as the user wrote it, for messages that suggest a command
         self._lock = None  # the open lock file while this process holds the lock
 
     spec_file = property(lambda self: os.path.join(self.path, "spec.yaml"))
@@ -128,10 +129,9 @@ class RunDirectory:
             stem = os.path.splitext(os.path.basename(spec.file))[0]
             out = os.path.join("runs", f"{stem}-{datetime.datetime.now(datetime.timezone.utc):%Y%m%d-%H%M%S}")
         run = cls(out)
-        run.out = out
         if os.path.isdir(run.path):
             run.acquire("--out")
-            run._refuse_existing_run(out)
+            run._refuse_existing_run()
         return run
 
     def create(self, spec, required_bytes=0):
@@ -148,7 +148,7 @@ class RunDirectory:
         except OSError as error:
             raise SpecError(f"cannot write the run directory {self.path}: {error.strerror}", path="--out") from None
         self.acquire("--out")
-        self._refuse_existing_run(getattr(self, "out", self.path))
+        self._refuse_existing_run()
         try:
             probe = tempfile.NamedTemporaryFile(dir=self.path, prefix=".probe-")
             probe.close()
@@ -241,11 +241,11 @@ class RunDirectory:
                         removed.append(path)
         return removed
 
-    def _refuse_existing_run(self, out):
+    def _refuse_existing_run(self):
         found = [name for name in RUN_FILES if os.path.exists(os.path.join(self.path, name))]
         if found:
-            raise SpecError(f"{self.path} already holds a run ({', '.join(found)}); resume it with --resume {out} "
-                            "or choose another --out", path="--out")
+            raise SpecError(f"{self.path} already holds a run ({', '.join(found)}); resume it with --resume "
+                            f"{self.given} or choose another --out", path="--out")
 
     def record(self):
         """run.json as a dict; a missing or damaged one is a `SpecError` naming it."""
