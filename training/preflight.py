@@ -363,28 +363,28 @@ def check_supervised(flight):
         flight.output_range_fits_data(role)
 
 
-@PREFLIGHT_CHECKS.register("vae")
-def check_vae(flight):
-    """Encoder takes the data; the sampled `z` feeds the decoder, which makes data-shaped values in range."""
+def _check_autoencoder(flight):
+    """Encoder takes the data; its code feeds the decoder, which makes data-shaped values in the data's range."""
     flight.input_fits_data("encoder")
     flight.output_feeds_input("encoder", "decoder")
     flight.output_fits_data("decoder")
     flight.output_range_fits_data("decoder")
-    options = flight.config.trainer_options
-    flight.reconstruction_fits_data("training.trainer.vae.reconstruction", options.get("reconstruction", "bce"))
+    reconstruction = flight.config.trainer_options.get("reconstruction", "bce")  # both trainers' default
+    flight.reconstruction_fits_data(f"training.trainer.{flight.config.trainer}.reconstruction", reconstruction)
+
+
+@PREFLIGHT_CHECKS.register("vae")
+def check_vae(flight):
+    """The autoencoder checks; the sampled `z` is the encoder's last output."""
+    _check_autoencoder(flight)
 
 
 @PREFLIGHT_CHECKS.register("aae")
 def check_aae(flight):
-    """As the VAE, and the codes also feed the latent discriminator."""
-    discriminator = "latent_discriminator" if "latent_discriminator" in flight.models else "discriminator"
-    flight.input_fits_data("encoder")
-    flight.output_feeds_input("encoder", "decoder")
-    flight.output_feeds_input("encoder", discriminator)
-    flight.output_fits_data("decoder")
-    flight.output_range_fits_data("decoder")
-    options = flight.config.trainer_options
-    flight.reconstruction_fits_data("training.trainer.aae.reconstruction", options.get("reconstruction", "bce"))
+    """The autoencoder checks, and the codes also feed the latent discriminator."""
+    _check_autoencoder(flight)
+    flight.output_feeds_input("encoder", "latent_discriminator" if "latent_discriminator" in flight.models
+                              else "discriminator")
 
 
 @PREFLIGHT_CHECKS.register("gan")
