@@ -5,7 +5,6 @@ Three steps, each with plain-data input and output: the registered source reads 
 it (and windows a series); `load_data` wraps the arrays in batched, prefetched `tf.data` pipelines.
 """
 
-import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -226,26 +225,26 @@ def _splits(arrays, data_config, seed):
 
     info = arrays.info
 
-    def passes(numbers, part, shuffle, drop_remainder):
-        return _batches(part, info, numbers, shuffle=shuffle, seed=seed, drop_remainder=drop_remainder)
-
-    def batch_count(part, drop_remainder):
-        return len(part) // info.batch_size if drop_remainder else -(-len(part) // info.batch_size)
+    def train_passes(numbers):
+        return _batches(arrays.train, info, numbers, shuffle=data_config.shuffle, seed=seed,
+                        drop_remainder=data_config.drop_remainder)
 
     # `train`: one pass whose number is drawn anew (from the seed) at each iteration: a new order each epoch.
     # The counts are asserted because Keras warns about a dataset of unknown length that runs out.
+    batches_per_epoch = _batch_count(len(arrays.train), info.batch_size, data_config.drop_remainder)
     one_random_pass = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
-    train_passes = functools.partial(passes, part=arrays.train, shuffle=data_config.shuffle,
-                                     drop_remainder=data_config.drop_remainder)
-    batches_per_epoch = batch_count(arrays.train, data_config.drop_remainder)
     train = train_passes(one_random_pass).apply(tf.data.experimental.assert_cardinality(batches_per_epoch))
-    train = train.prefetch(tf.data.AUTOTUNE)
     validation = None
     if arrays.validation is not None:
-        validation = passes(tf.data.Dataset.range(1), arrays.validation, False, False)
-        validation = validation.apply(tf.data.experimental.assert_cardinality(batch_count(arrays.validation, False)))
-        validation = validation.prefetch(tf.data.AUTOTUNE)
-    return DataSplits(train, validation, info, batches_per_epoch, train_passes)
+        validation = _batches(arrays.validation, info, tf.data.Dataset.range(1), shuffle=False, seed=seed,
+                              drop_remainder=False)
+        count = _batch_count(len(arrays.validation), info.batch_size, False)
+        validation = validation.apply(tf.data.experimental.assert_cardinality(count)).prefetch(tf.data.AUTOTUNE)
+    return DataSplits(train.prefetch(tf.data.AUTOTUNE), validation, info, batches_per_epoch, train_passes)
+
+
+def _batch_count(examples, batch_size, drop_remainder):
+    return examples // batch_size if drop_remainder else -(-examples // batch_size)
 
 
 def _load_arrays(data_config, batch_size, seed):
