@@ -250,11 +250,11 @@ class RunCheckpoint(keras.callbacks.Callback):
             self._stop(f"a loss became non-finite in epoch {epoch + 1}: {logs}", "Lower the learning rate or "
                        "check the data")
             return
-        self._append_metrics(epoch, logs)
         try:
+            self._append_metrics(epoch, logs)
             self._commit(epoch, logs)
         except OSError as error:
-            self._stop(f"saving the checkpoint of epoch {epoch + 1} failed ({error.strerror or error})",
+            self._stop(f"saving epoch {epoch + 1} into the run directory failed ({error.strerror or error})",
                        "Free disk space (or fix the file system)")
             # The lost epoch's metrics row goes now if it can; a resume drops it anyway.
             state = read_state(self.run)

@@ -86,9 +86,9 @@ def test_disk_full_midway_through_a_save_keeps_the_last_good_checkpoint(tmp_path
     with pytest.raises(SpecError) as caught:
         raise_if_failed(checkpoint)
     assert str(caught.value) == (
-        "training: saving the checkpoint of epoch 2 failed (No space left on device); training stopped and the last "
-        f"good checkpoint is {os.path.join(run.checkpoint_dir, 'epoch-0001' + suffix)} (epoch 1). Free disk space "
-        f"(or fix the file system), then resume with --resume {run.path}")
+        "training: saving epoch 2 into the run directory failed (No space left on device); training stopped and the "
+        f"last good checkpoint is {os.path.join(run.checkpoint_dir, 'epoch-0001' + suffix)} (epoch 1). Free disk "
+        f"space (or fix the file system), then resume with --resume {run.path}")
 
 
 def test_too_little_space_for_the_next_checkpoint_stops_before_writing(tmp_path, monkeypatch):
@@ -106,7 +106,7 @@ def test_too_little_space_for_the_next_checkpoint_stops_before_writing(tmp_path,
     checkpoint.on_epoch_end(1, {"loss": 0.4})
     assert files(run.path) == before
     size = os.path.getsize(os.path.join(run.checkpoint_dir, "epoch-0001.keras"))
-    assert checkpoint.failure == (f"saving the checkpoint of epoch 2 failed (only 0.0 MiB free at "
+    assert checkpoint.failure == (f"saving epoch 2 into the run directory failed (only 0.0 MiB free at "
                                   f"{run.checkpoint_dir}; the checkpoints of an epoch need about {2 * size * 1.1 / 2**20:.1f} MiB)")
 
 
