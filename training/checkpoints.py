@@ -85,8 +85,36 @@ def read_state(run):
     if not isinstance(name, str) or not CHECKPOINT_NAME.fullmatch(name):
         raise refuse(f"expected `checkpoint` to name a checkpoint file of this run such as epoch-0003.keras. "
                      f"Received: checkpoint={name!r}")
+    problem = _extra_state_problem(state)
+    if problem:
+        raise refuse(problem)
     checkpoint_file(run, name, mark=Mark(path))
     return state
+
+
+def _extra_state_problem(state):
+    """What is wrong with the optional fields of a state (random and callback state), or None."""
+    def integer(value):
+        return isinstance(value, int) and not isinstance(value, bool)
+
+    def number(value):
+        return value is None or integer(value) or isinstance(value, float)
+
+    def counters(name, values):
+        return (name in RESUMABLE_CALLBACKS and isinstance(values, dict)
+                and all(key in RESUMABLE_CALLBACKS[name] and number(value) for key, value in values.items()))
+
+    seeds = state.get("seed_states", [])
+    if not isinstance(seeds, list) or not all(isinstance(p, list) and len(p) == 2 and all(map(integer, p))
+                                              for p in seeds):
+        return f"expected `seed_states` to be a list of [seed, counter] integer pairs. Received: {seeds!r:.80}"
+    callbacks = state.get("callbacks", {})
+    if not isinstance(callbacks, dict) or not all(counters(name, values) for name, values in callbacks.items()):
+        return (f"expected `callbacks` to map {' or '.join(RESUMABLE_CALLBACKS)} to their counters. "
+                f"Received: {callbacks!r:.80}")
+    if not number(state.get("best")):
+        return f"expected `best` to be a number or null. Received: best={state.get('best')!r:.80}"
+    return None
 
 
 def checkpoint_file(run, name, mark=None):
@@ -181,8 +209,13 @@ def truncate_metrics(path, epochs_done):
     """Keeps the header and the rows of committed epochs, dropping rows of an epoch whose checkpoint was lost."""
     if not os.path.exists(path):
         return
-    with open(path, newline="", encoding="utf-8") as stream:
-        rows = list(csv.reader(stream))
+    try:
+        with open(path, newline="", encoding="utf-8") as stream:
+            rows = list(csv.reader(stream))
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise SpecError(f"expected the CSV that kspec writes. Received: a file that is not ({error}); restore it "
+                        "from a backup of the run, or delete it (the rows of earlier epochs are then lost)",
+                        mark=Mark(path)) from None
     if not rows:
         return
     kept = [rows[0]] + [row for row in rows[1:] if row and row[0].isdigit() and int(row[0]) < epochs_done]

@@ -237,13 +237,19 @@ STATE_ADVICE = ("; kspec writes this file itself: restore it from a backup of th
     lambda run: (write_state(run, checkpoint="/etc/passwd"),
                  "expected `checkpoint` to name a checkpoint file of this run such as epoch-0003.keras. Received: "
                  "checkpoint='/etc/passwd'" + STATE_ADVICE),
+    lambda run: (write_state(run, seed_states=[["a", 1]]),
+                 "expected `seed_states` to be a list of [seed, counter] integer pairs. Received: [['a', 1]]"
+                 + STATE_ADVICE),
+    lambda run: (write_state(run, callbacks={"EarlyStopping": {"model": None}}),
+                 "expected `callbacks` to map EarlyStopping or ReduceLROnPlateau to their counters. Received: "
+                 "{'EarlyStopping': {'model': None}}" + STATE_ADVICE),
     lambda run: (None, link_outside(run)),
     lambda run: (os.remove(run / "checkpoints" / "epoch-0001.keras"),
                  f"checkpoint {run / 'checkpoints' / 'epoch-0001.keras'} does not exist; the run cannot continue "
                  f"from it: restore it from a backup, or delete {run / 'checkpoints' / 'state.json'} to train again "
                  "from epoch 0"),
-], ids=["not-json", "not-an-object", "epoch-not-int", "dot-dot-path", "absolute-path", "symlink-out",
-        "missing-checkpoint"])
+], ids=["not-json", "not-an-object", "epoch-not-int", "dot-dot-path", "absolute-path", "bad-seed-states",
+        "callback-attribute-not-a-counter", "symlink-out", "missing-checkpoint"])
 def test_a_damaged_state_is_one_line_and_nothing_in_the_run_changes(run_copy, damage):
     from support import run_cli
 
@@ -268,6 +274,20 @@ def test_a_damaged_checkpoint_file_is_one_line(run_copy):
     assert result.exit_code == 1
     assert result.stderr.strip() == (f"{checkpoint}: cannot load this checkpoint (File is not a zip file); it is "
                                      "damaged, or was written by another model than the run's spec.yaml describes")
+    assert files(run_copy) == before
+
+
+def test_a_damaged_metrics_file_is_one_line(run_copy):
+    from support import run_cli
+
+    (run_copy / "metrics.csv").write_bytes(b"epoch,loss\n0,\xff\xfe\n")
+    before = files(run_copy)
+    result = run_cli("train", "--resume", run_copy)
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        f"{run_copy / 'metrics.csv'}: expected the CSV that kspec writes. Received: a file that is not ('utf-8' codec "
+        "can't decode byte 0xff in position 13: invalid start byte); restore it from a backup of the run, or delete "
+        "it (the rows of earlier epochs are then lost)")
     assert files(run_copy) == before
 
 
