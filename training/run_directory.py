@@ -4,6 +4,7 @@
       spec.yaml        the resolved spec (extends merged, --set applied): `kspec train RUN/spec.yaml` repeats it
       run.json         spec hash; kspec, Keras, TensorFlow and Python versions; git commit of the spec file
       metrics.csv      one row per finished epoch
+      data.json        supervised runs: the data's fitted normalization and facts (kspec.training.data_facts)
       logs/            TensorBoard
       checkpoints/     state.json -> epoch-NNNN.keras (last), best.keras (`.weights.h5` for generative runs)
       samples/         sample grids of generative runs

@@ -21,6 +21,7 @@ def train(spec, run, *, resume=False, verbose="auto"):
     import keras
 
     from kspec.data import batch_arrays, load_arrays
+    from kspec.training.data_facts import write_data_facts
     from kspec.training.preflight import preflight
 
     config = TrainingConfig.from_spec(spec)
@@ -30,6 +31,7 @@ def train(spec, run, *, resume=False, verbose="auto"):
     preflight(spec, config, {config.model: model}, arrays)
     if not resume:
         run.create(spec, required_bytes=checkpoint_bytes(model.count_params()))
+    write_data_facts(run, arrays.info)  # RUN/data.json: scaling and classes, for predict on new inputs
     data = batch_arrays(arrays, spec.data, seed=config.seed)
 
     model.compile(
