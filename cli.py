@@ -1,7 +1,6 @@
 """The `kspec` command line: parse, call the Python API, print. Spec problems exit 1 with one line each."""
 
 import functools
-import os
 import sys
 
 import click
@@ -22,6 +21,9 @@ def _reports_spec_errors(command):
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
+        from kspec.tensorflow_logs import hide_absl_logs
+
+        hide_absl_logs(click.get_current_context().find_root().params.get("verbose", False))
         try:
             return command(*args, **kwargs)
         except SpecError as error:
@@ -34,10 +36,12 @@ def _reports_spec_errors(command):
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="kspec")
-def main():
+@click.option("-v", "--verbose", is_flag=True, help="Show TensorFlow's, absl's and oneDNN's own log lines.")
+def main(verbose):
     """kspec: declarative YAML specs for Keras 3 models."""
-    # TensorFlow's C++ start-up chatter (oneDNN, CPU features) drowns kspec's own output.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from kspec.tensorflow_logs import hide_native_logs
+
+    hide_native_logs(verbose)  # before any command imports TensorFlow
 
 
 @main.command()
@@ -100,7 +104,14 @@ def build(spec, output, model_name, overrides, allow_imports):
 @_reports_spec_errors
 def train(spec, out, resume, overrides, allow_imports):
     """Train SPEC on the data its `data:` section names; write a run directory (spec, metrics, checkpoints, logs)."""
+    from kspec.training.train import resume_progress
     from kspec.training.train import train as run_training
+
+    if resume and not overrides:
+        done, planned = resume_progress(resume)
+        if done >= planned:
+            click.echo(f"{resume} is complete: {done} of {planned} epochs trained; nothing to resume")
+            return
 
     run = run_training(spec, overrides=overrides, allow_imports=allow_imports, out=out, resume=resume)
     click.echo(f"run directory: {run.path} (metrics.csv, checkpoints/, samples/ of generative runs, logs/ for TensorBoard)")
@@ -324,13 +335,72 @@ def stats(spec, output, extractor_run, layer, name, inception_weights):
 
 
 @main.command()
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("--out", type=click.Path(file_okay=False), help="Study directory: trial runs and report (default: runs/<spec>-tune).")
+@click.option("--storage", metavar="URL", help="Study database shared by workers, e.g. postgresql://user@host/db "
+              "(default: sqlite in OUT/study.db).")
+@click.option("--study", "study_name", help="Name of the study in the database (default: the spec's file name).")
+@_spec_options
+@_reports_spec_errors
+def tune(spec, out, storage, study_name, overrides, allow_imports):
+    """Search the values in SPEC's `search:` section: train trials until the budget is done; run it again to resume
+    or on more machines to share the work. Writes a table of trials, best.yaml and objective.png."""
+    try:
+        from kspec.tune.runner import tune as run_study
+    except ImportError as error:  # Optuna comes with the `tune` extra
+        raise SpecError(f"kspec tune needs {error.name}: pip install 'kspec[tune]'", path="tune") from None
+
+    report = run_study(spec, overrides=overrides, allow_imports=allow_imports, out=out, storage=storage,
+                       study_name=study_name, echo=click.echo)
+    click.echo(report["table"])
+    best = report["best"]
+    if best is not None:
+        click.echo(f"best: trial {best.number}, {report['metric']} {best.value:.4g}; spec {report['best_spec']} "
+                   f"(kspec train {report['best_spec']})")
+    click.echo(f"plot: {report['plot']}; table: {report['csv']}")
+
+
+@main.command()
+@click.argument("name", required=False)
+@click.option("--activations", is_flag=True, help="List the names an `activation:` argument accepts instead.")
+@_reports_spec_errors
+def layers(name, activations):
+    """List the layers a spec can use, or NAME's arguments with their types and defaults (no TensorFlow)."""
+    from kspec.builder.layer_help import describe_layer, list_activations, list_layers
+
+    if activations:
+        click.echo(list_activations())
+    else:
+        click.echo(describe_layer(name) if name else list_layers())
+
+
+def _template_names(context, parameter, incomplete):
+    from kspec.templates import template_names
+
+    return [name for name in template_names() if name.startswith(incomplete)]
+
+
+@main.command()
+@click.argument("template", shell_complete=_template_names)
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The spec file to write.")
+@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
+@_reports_spec_errors
+def init(template, output, force):
+    """Write a starter spec: classifier, unet, forecaster, autoencoder, vae, gan or aae (validates and trains as is)."""
+    from kspec.templates import write_template
+
+    path = write_template(template, output, force=force)
+    click.echo(f"wrote {path}; next: kspec validate {output} && kspec train {output}")
+
+
+@main.command()
 def schema():
-    """Print kspec's JSON Schema (draft 2020-12) for editors and other tools."""
+    """Print kspec's JSON Schema (draft 2020-12) for editors: structure, every layer and its arguments."""
     import json
 
-    from kspec.builder.schema import load_schema
+    from kspec.builder.editor_schema import load_editor_schema
 
-    click.echo(json.dumps(load_schema(), indent=2))
+    click.echo(json.dumps(load_editor_schema(), indent=2))
 
 
 if __name__ == "__main__":

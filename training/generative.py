@@ -55,7 +55,7 @@ def _value_range(info):
     return {"unit": (0.0, 1.0), "symmetric": (-1.0, 1.0)}.get(method)
 
 
-def train(spec, run, *, resume=False, verbose="auto"):
+def train(spec, run, *, resume=False, verbose="auto", callbacks=()):
     """Trains a generative spec in `run`; returns it (see `kspec.training.supervised.train`)."""
     import keras
 
@@ -75,6 +75,7 @@ def train(spec, run, *, resume=False, verbose="auto"):
     state = restore(trainer, run) if resume else None
 
     validation = data.validation if type(trainer).test_step is not keras.Model.test_step else None
+    extra_callbacks = callbacks
     callbacks = [keras.callbacks.TensorBoard(log_dir=run.log_dir)]
     sampler = roles[SAMPLER_ROLE[config.trainer]]
     if len(sampler.outputs[0].shape) in (3, 4):  # images: (batch, height, width[, channels])
@@ -97,7 +98,7 @@ def train(spec, run, *, resume=False, verbose="auto"):
     others = keras_callbacks(config.callbacks)
     checkpoint = RunCheckpoint(run, monitor=monitor, mode=config.checkpoint.get("mode", "auto"), weights_only=True,
                                callbacks=others, state=state)
-    callbacks += [*others, checkpoint]
+    callbacks += [*others, checkpoint, *extra_callbacks]
     fit_from_state(trainer, data, config, state, validation_data=validation, callbacks=callbacks, verbose=verbose)
     raise_if_failed(checkpoint)
     return run

@@ -7,7 +7,7 @@ from kspec.training.checkpoints import RunCheckpoint, checkpoint_bytes, fit_from
 from kspec.training.config import TrainingConfig, keras_callbacks, keras_loss, keras_metrics, keras_optimizer
 
 
-def train(spec, run, *, resume=False, verbose="auto"):
+def train(spec, run, *, resume=False, verbose="auto", callbacks=()):
     """Trains the spec's model with `fit` in `run` and returns it.
 
     Args:
@@ -17,6 +17,7 @@ def train(spec, run, *, resume=False, verbose="auto"):
         resume: continue `run` from its last committed epoch; training ends at the same epoch count, with the
             same metrics, as an uninterrupted run.
         verbose: Keras' fit verbosity ("auto" shows a progress bar).
+        callbacks: extra Keras callbacks, after the run's own (see `kspec.training.train.train`).
     """
     import keras
 
@@ -46,7 +47,7 @@ def train(spec, run, *, resume=False, verbose="auto"):
     checkpoint = RunCheckpoint(run, monitor=monitor, mode=config.checkpoint.get("mode", "auto"), callbacks=others,
                                state=state)
     # The checkpoint goes last so that it records what the other callbacks added to the logs (learning_rate).
-    callbacks = [keras.callbacks.TensorBoard(log_dir=run.log_dir), *others, checkpoint]
+    callbacks = [keras.callbacks.TensorBoard(log_dir=run.log_dir), *others, checkpoint, *callbacks]
     fit_from_state(model, data, config, state, callbacks=callbacks, validation_data=data.validation, verbose=verbose)
     raise_if_failed(checkpoint)
     return run

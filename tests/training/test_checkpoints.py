@@ -198,10 +198,13 @@ def finished_run(tmp_path_factory):
 
 @pytest.fixture
 def run_copy(finished_run, tmp_path):
+    """A copy of the finished run, asked for one more epoch: as if it had been interrupted (--resume has work)."""
     import shutil
 
     copy = tmp_path / "run"
     shutil.copytree(finished_run, copy, symlinks=True)
+    spec = (copy / "spec.yaml").read_text()
+    (copy / "spec.yaml").write_text(spec.replace("epochs: 1\n", "epochs: 2\n"))
     return copy
 
 
@@ -314,7 +317,7 @@ def test_resume_removes_only_kspecs_own_stale_temporary_files(run_copy):
     for path in stale + kept:
         path.write_text("partial")
     (run_copy / "checkpoints" / ".tmp-directory").mkdir()
-    result = run_cli("train", "--resume", run_copy)  # already finished: nothing to train, but it cleans up
+    result = run_cli("train", "--resume", run_copy)
     assert result.exit_code == 0, result.output
     assert not any(path.exists() for path in stale)
     assert all(path.exists() for path in kept) and (run_copy / "checkpoints" / ".tmp-directory").is_dir()
