@@ -58,9 +58,11 @@ def checkpoint_bytes(parameter_count):
 def read_state(run):
     """The committed state of a run, checked, or None when no epoch finished.
 
+    The checkpoint it names is a plain file name (no path); `committed_checkpoint` checks the file itself
+    before anything loads it.
+
     Raises:
-        SpecError: naming `state.json` when it is not a state kspec wrote (damaged, hand-edited), or names a
-            checkpoint that is not a file of this run's `checkpoints/`.
+        SpecError: naming `state.json` when it is not a state kspec wrote (damaged, hand-edited).
     """
     path = os.path.join(run.checkpoint_dir, STATE)
     if not os.path.lexists(path):
@@ -88,8 +90,12 @@ def read_state(run):
     problem = _extra_state_problem(state)
     if problem:
         raise refuse(problem)
-    checkpoint_file(run, name, mark=Mark(path))
     return state
+
+
+def committed_checkpoint(run, state):
+    """The path of the checkpoint `state` names, checked by `checkpoint_file` (errors point at state.json)."""
+    return checkpoint_file(run, state["checkpoint"], mark=Mark(os.path.join(run.checkpoint_dir, STATE)))
 
 
 def _extra_state_problem(state):
@@ -173,7 +179,7 @@ def restore(model, run):
     truncate_metrics(run.metrics_file, state["epoch"] if state else 0)
     if state is None:
         return None
-    load_checkpoint(model, os.path.join(run.checkpoint_dir, state["checkpoint"]))
+    load_checkpoint(model, committed_checkpoint(run, state))
     variables = seed_state_variables(model)
     saved = state.get("seed_states") or []
     if len(saved) == len(variables):

@@ -10,8 +10,8 @@ import os
 
 from kspec import builder
 from kspec.errors import SpecError
-from kspec.training.checkpoints import (RunCheckpoint, checkpoint_bytes, checkpoint_file, fit_from_state,
-                                        load_checkpoint, raise_if_failed, read_state, restore)
+from kspec.training.checkpoints import (RunCheckpoint, checkpoint_bytes, checkpoint_file, committed_checkpoint,
+                                        fit_from_state, load_checkpoint, raise_if_failed, read_state, restore)
 from kspec.training.config import TrainingConfig, keras_callbacks, keras_optimizer
 from kspec.training.run_directory import RunDirectory
 
@@ -116,8 +116,8 @@ def load_trained(run_dir, checkpoint="last"):
     if state is None:
         raise SpecError(f"{run.path} has no finished epoch; train it first", path="RUN_DIR")
     trainer, models = build_compiled_trainer(spec, config)
-    name = state["checkpoint"]
+    path = committed_checkpoint(run, state)
     if checkpoint == "best" and os.path.lexists(os.path.join(run.checkpoint_dir, "best.weights.h5")):
-        name = "best.weights.h5"
-    load_checkpoint(trainer, checkpoint_file(run, name))
+        path = checkpoint_file(run, "best.weights.h5")
+    load_checkpoint(trainer, path)
     return trainer, models, spec, config

@@ -55,9 +55,9 @@ def train(spec, run, *, resume=False, verbose="auto", callbacks=()):
 
 def best_checkpoint(run):
     """The best checkpoint of a run (falls back to the last committed one)."""
-    from kspec.training.checkpoints import checkpoint_file, read_state
+    from kspec.training.checkpoints import checkpoint_file, committed_checkpoint, read_state
 
     if os.path.lexists(os.path.join(run.checkpoint_dir, "best.keras")):
         return checkpoint_file(run, "best.keras")
     state = read_state(run)
-    return os.path.join(run.checkpoint_dir, state["checkpoint"]) if state else None
+    return committed_checkpoint(run, state) if state else None
