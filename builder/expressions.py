@@ -150,7 +150,7 @@ class _Evaluator(ast.NodeVisitor):
         if isinstance(node.op, ast.Not):
             return not operand
         _require_number(operand, "unary minus" if isinstance(node.op, ast.USub) else "unary plus")
-        return -operand if isinstance(node.op, ast.USub) else +operand
+        return _bounded(-operand if isinstance(node.op, ast.USub) else +operand)
 
     def visit_BinOp(self, node):
         op = _BINARY.get(type(node.op))
