@@ -11,7 +11,10 @@ import importlib
 import os
 
 import pytest
-from support import REPO
+
+import kspec
+
+PACKAGE = os.path.dirname(os.path.abspath(kspec.__file__))
 
 # Floors, at the counts of the code as it stands: raise them as examples are added; lowering one means
 # examples were removed, which a reviewer should see.
@@ -25,8 +28,8 @@ FLAGS = doctest.ELLIPSIS
 def package_modules():
     """Dotted names of kspec's modules: the .py files in directories that are packages, from the root down."""
     names = []
-    for directory, subdirectories, files in os.walk(REPO):
-        relative = os.path.relpath(directory, REPO)
+    for directory, subdirectories, files in os.walk(PACKAGE):
+        relative = os.path.relpath(directory, PACKAGE)
         parts = [] if relative == "." else relative.split(os.sep)
         if not os.path.isfile(os.path.join(directory, "__init__.py")):
             subdirectories.clear()  # not a package: neither is anything below it (tests/, benchmarks/, .venv/)
