@@ -137,11 +137,12 @@ def bench_steps(moments, repeats):
         print(f"    {name:20s} {seconds:7.3f} s  ({100 * seconds / medians['whole distance']:3.0f}%)")
 
 
-def paired(methods, arguments, repeats):
+def paired(methods, arguments, repeats, clock=time.perf_counter):
     """Times each of `methods` (name -> function of `arguments()`'s result) `repeats` times after one warm-up
     call each, in an order that rotates every repetition so no method always runs first (caches, turbo,
-    other processes' bursts). `arguments()` makes fresh inputs for each call, untimed. Returns the
-    per-repetition times, name -> list."""
+    other processes' bursts). `arguments()` makes fresh inputs for each call, untimed. `clock` is wall time
+    by default; `time.process_time` counts only this process's CPU seconds, steadier on a loaded machine when
+    BLAS runs one thread. Returns the per-repetition times, name -> list."""
     names = list(methods)
     for name in names:
         methods[name](*arguments())
@@ -150,7 +151,9 @@ def paired(methods, arguments, repeats):
         shift = repetition % len(names)
         for name in names[shift:] + names[:shift]:
             inputs = arguments()
-            times[name].append(timed(methods[name], *inputs)[0])
+            start = clock()
+            methods[name](*inputs)
+            times[name].append(clock() - start)
     return times
 
 
@@ -159,7 +162,7 @@ def median_ratio(times, numerator, denominator):
     return statistics.median(a / b for a, b in zip(times[numerator], times[denominator]))
 
 
-def bench_eigensolvers(dims, repeats):
+def bench_eigensolvers(dims, repeats, clock=time.perf_counter):
     """One-stage dsyevd against two-stage dsyevd_2stage on the matrix our distance hands them, across d.
 
     The ratio one-stage time / two-stage time (> 1: the two-stage solver is faster) decides the switch
@@ -173,14 +176,15 @@ def bench_eigensolvers(dims, repeats):
         print("  dsyevd_2stage not found in scipy's LAPACK: only dsyevd runs here")
         return
     print(f"  {'d':>5s} {'one-stage s':>12s} {'two-stage s':>12s} {'median of paired one/two':>25s}  "
-          f"(switch now: two-stage from d = {frechet._TWO_STAGE_MIN_DIM})")
+          f"(switch now: two-stage from d = {frechet._TWO_STAGE_MIN_DIM}; "
+          f"{'CPU' if clock is time.process_time else 'wall'} time)")
     for dim in dims:
         rng = np.random.default_rng(dim)
         factor = rng.normal(size=(dim, dim)) / np.sqrt(dim)
         matrix = np.asfortranarray(factor @ factor.T + np.eye(dim))
         methods = {"one": frechet._eigenvalues_one_stage,
                    "two": lambda m: frechet._eigenvalues_two_stage(m, two_stage)}
-        times = paired(methods, lambda: (matrix.copy(order="F"),), repeats)
+        times = paired(methods, lambda: (matrix.copy(order="F"),), repeats, clock)
         print(f"  {dim:5d} {statistics.median(times['one']):12.4f} {statistics.median(times['two']):12.4f} "
               f"{median_ratio(times, 'one', 'two'):24.2f}x   [{load()}]")
 
@@ -226,13 +230,16 @@ def main():
     parser.add_argument("--eigen-dims", default="256,512,768,1024,1536,2048",
                         help="dimensions of the one-stage vs two-stage eigensolver comparison")
     parser.add_argument("--only-eigensolvers", action="store_true", help="run only that comparison")
+    parser.add_argument("--cpu-time", action="store_true",
+                        help="time the eigensolvers by this process's CPU time (with OPENBLAS_NUM_THREADS=1)")
     args = parser.parse_args()
     sys.path.insert(0, os.path.dirname(REPO))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     threads = os.environ.get("OPENBLAS_NUM_THREADS", "default")
     print(f"d = {args.dim}, {args.repeats} repetitions, medians; numpy {np.__version__}, scipy {scipy.__version__}, "
           f"OPENBLAS_NUM_THREADS={threads}, {load()}")
-    bench_eigensolvers([int(d) for d in args.eigen_dims.split(",")], args.repeats)
+    bench_eigensolvers([int(d) for d in args.eigen_dims.split(",")], args.repeats,
+                       time.process_time if args.cpu_time else time.perf_counter)
     if args.only_eigensolvers:
         return
     d = args.dim
