@@ -20,11 +20,8 @@ np.save(sys.argv[3], out["class_probabilities"].numpy())
 """
 
 
-def test_export_of_a_trained_run_serves_the_best_checkpoint_in_plain_tensorflow(tmp_path):
-    run, export = tmp_path / "run", tmp_path / "export"
-    trained = run_cli("train", os.path.join(SPECS_DIR, "cnn_classifier.yaml"), "--out", run,
-                      "--set", "data.args.limit=200", "--set", "training.epochs=1")
-    assert trained.exit_code == 0, trained.output
+def test_export_of_a_trained_run_serves_the_best_checkpoint_in_plain_tensorflow(tmp_path, trained_run):
+    run, export = trained_run("cnn_classifier"), tmp_path / "export"
     result = run_cli("export", run, "-o", export)
     assert result.exit_code == 0, result.output
     record = json.loads((export / "kspec.json").read_text())
