@@ -104,6 +104,9 @@ stage_module() {  # stage_module MODULE DIRECTORY: the repository as STAGE/kspec
     printf '"%s", ' $tests
     echo ']'
     echo 'max_children = 2'
+    # Workers fork from a server that has only collected the tests: forking the process that already ran
+    # TensorFlow ops (mutmut's default) can deadlock in TF's thread pools, which shows as timeouts.
+    echo 'process_isolation = "forkserver"'
   } > "$stage/pyproject.toml"
 }
 
