@@ -3,6 +3,7 @@
 #
 #     benchmarks/mutation.sh MODULE...       e.g. benchmarks/mutation.sh builder/expressions.py trainers/vae_losses.py
 #     benchmarks/mutation.sh --list          the modules it knows and the tests it runs for each
+#     benchmarks/mutation.sh --rerun MODULE  after adding tests: re-tests only the mutants the last run left
 #
 # For each MODULE: stages a copy of the repository as an importable `kspec` package (mutmut derives module
 # names from file paths and kspec's root directory *is* the package, so the code is copied to STAGE/kspec/ and
@@ -63,6 +64,11 @@ if [ "${1:-}" = "--list" ]; then
   done
   exit 0
 fi
+RERUN=""
+if [ "${1:-}" = "--rerun" ]; then
+  RERUN=1
+  shift
+fi
 if [ "$#" -eq 0 ]; then
   echo "usage: benchmarks/mutation.sh MODULE... (a path like builder/expressions.py; --list for the known ones)" >&2
   exit 2
@@ -104,43 +110,21 @@ stage_module() {  # stage_module MODULE DIRECTORY: the repository as STAGE/kspec
     printf '"%s", ' $tests
     echo ']'
     echo 'max_children = 2'
-    # Workers fork from a server that has only collected the tests: forking the process that already ran
-    # TensorFlow ops (mutmut's default) can deadlock in TF's thread pools, which shows as timeouts.
-    echo 'process_isolation = "forkserver"'
+    # A mutant's tests get 30x their measured time by default; at nice 19 on a shared machine a slow moment
+    # exceeds that, and mutmut would count the mutant as killed by a timeout. Timeouts are reported apart.
+    echo 'timeout_multiplier = 60.0'
   } > "$stage/pyproject.toml"
 }
 
 report() {  # report MODULE STAGE: score and the non-equivalent survivors
   local module="$1" stage="$2"
-  (cd "$stage" && mutmut results --all true 2>/dev/null) | python3 -c '
-import sys
-module, equivalent_file, stage = sys.argv[1:]
-statuses = {}
-for line in sys.stdin:
-    name, _, status = line.strip().rpartition(": ")
-    if name:
-        statuses[name] = status
-equivalent = set()
-with open(equivalent_file, encoding="utf-8") as stream:
-    for line in stream:
-        if line.strip() and not line.startswith("#"):
-            equivalent.add(line.split()[0])
-killed = sum(s == "killed" for s in statuses.values())
-survivors = sorted(n for n, s in statuses.items() if s != "killed")
-listed = [n for n in survivors if n in equivalent]
-open_ = [n for n in survivors if n not in equivalent]
-considered = len(statuses) - len(listed)
-score = killed / considered if considered else float("nan")
-print(f"{module}: {len(statuses)} mutants, {killed} killed, {len(survivors)} not killed "
-      f"({len(listed)} listed equivalent), score {score:.1%} of non-equivalent")
-with open(f"{stage}/survivors.txt", "w") as out:
-    out.write("\n".join(open_) + "\n")
-' "$module" "$EQUIVALENT" "$stage"
-  while read -r mutant; do
-    [ -n "$mutant" ] || continue
-    echo "  survived: $mutant"
+  (cd "$stage" && mutmut results --all true 2>/dev/null) \
+    | python3 "$REPO/benchmarks/mutation_report.py" "$module" "$EQUIVALENT" > "$stage/report.txt"
+  head -n 1 "$stage/report.txt"
+  tail -n +2 "$stage/report.txt" | while read -r status mutant; do
+    echo "  $status: $mutant"
     (cd "$stage" && mutmut show "$mutant" 2>/dev/null) | grep '^[-+][^-+]' | sed 's/^/      /'
-  done < "$stage/survivors.txt"
+  done
 }
 
 for module in "$@"; do
@@ -150,9 +134,22 @@ for module in "$@"; do
     exit 2
   fi
   stage="$WORK/${REV:-worktree}/$(echo "${module%.py}" | tr / -)"
-  stage_module "$module" "$stage" || continue
+  mutants=()
+  if [ -n "$RERUN" ]; then
+    # After adding tests: the same mutants, only those not killed yet, against the working tree's tests now.
+    if ! cmp -s "$REPO/$module" "$stage/kspec/$module"; then
+      echo "$module changed since it was staged: run without --rerun" >&2
+      exit 2
+    fi
+    rm -rf "$stage/tests" "$stage/mutants/tests" "$stage/mutants/mutmut-stats.json"  # stats map tests to functions
+    (cd "$REPO" && git ls-files -z --cached --others --exclude-standard tests | tar --null -T - -cf -) | tar -x -C "$stage"
+    read -r -a mutants <<< "$(awk '{printf "%s ", $2}' <(tail -n +2 "$stage/report.txt"))"
+    [ "${#mutants[@]}" -gt 0 ] || { echo "$module: nothing left to kill"; continue; }
+  else
+    stage_module "$module" "$stage" || continue
+  fi
   start=$(date +%s)
-  (cd "$stage" && nice -n 19 mutmut run > mutmut.log 2>&1) || { echo "$module: mutmut failed, see $stage/mutmut.log" >&2; tail -20 "$stage/mutmut.log" >&2; exit 1; }
+  (cd "$stage" && nice -n 19 mutmut run "${mutants[@]}" > mutmut.log 2>&1) || { echo "$module: mutmut failed, see $stage/mutmut.log" >&2; tail -20 "$stage/mutmut.log" >&2; exit 1; }
   echo "== $module ${REV:+at $REV }($(( $(date +%s) - start )) s; load average $(cut -d' ' -f1-3 /proc/loadavg))"
   echo "   tests: $(sed -n 's/^pytest_add_cli_args_test_selection = \[\(.*\), \]$/\1/p' "$stage/pyproject.toml" | tr -d '"')"
   report "$module" "$stage"
