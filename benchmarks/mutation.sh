@@ -36,7 +36,8 @@ tests_for() {
     training/run_directory.py) echo tests/test_atomic.py tests/training/test_checkpoints.py \
                                     tests/training/test_train.py "$doctest" ;;
     export.py) echo tests/test_export.py "$doctest" ;;
-    trainers/gan_losses.py) echo tests/trainers/test_gan_losses.py tests/trainers/test_gan_gradient_penalty.py "$doctest" ;;
+    trainers/gan_losses.py) echo tests/trainers/test_gan_losses.py tests/trainers/test_gan_loss_selection.py \
+                                 tests/trainers/test_gan_gradient_penalty.py "$doctest" ;;
     trainers/vae_losses.py) echo tests/trainers/test_vae_losses.py "$doctest" ;;
     trainers/gradients.py) echo tests/trainers/test_gradients.py tests/trainers/test_gan_gradient_penalty.py \
                                 tests/trainers/test_distributed.py "$doctest" ;;
@@ -86,6 +87,11 @@ stage_module() {  # stage_module MODULE DIRECTORY: the repository as STAGE/kspec
   fi
   mv "$stage/kspec/tests" "$stage/tests"
   ln -s kspec/specs "$stage/specs"  # tests find the shipped specs next to tests/
+  write_config "$module" "$stage"
+}
+
+write_config() {  # write_config MODULE STAGE [FILE]: pytest's and mutmut's settings, with the module's tests that exist
+  local module="$1" stage="$2" file="${3:-$2/pyproject.toml}"
   # Only the tests that exist at this revision (an older one may predate some); doctests were run per package
   # by tests/*/test_docstring_examples.py before tests/test_doctests.py.
   local tests="" candidate
@@ -113,7 +119,7 @@ stage_module() {  # stage_module MODULE DIRECTORY: the repository as STAGE/kspec
     # A mutant's tests get 30x their measured time by default; at nice 19 on a shared machine a slow moment
     # exceeds that, and mutmut would count the mutant as killed by a timeout. Timeouts are reported apart.
     echo 'timeout_multiplier = 60.0'
-  } > "$stage/pyproject.toml"
+  } > "$file"
 }
 
 report() {  # report MODULE STAGE: score and the non-equivalent survivors
@@ -145,6 +151,13 @@ for module in "$@"; do
     (cd "$REPO" && git ls-files -z --cached --others --exclude-standard tests | tar --null -T - -cf -) | tar -x -C "$stage"
     read -r -a mutants <<< "$(awk '{printf "%s ", $2}' <(tail -n +2 "$stage/report.txt"))"
     [ "${#mutants[@]}" -gt 0 ] || { echo "$module: nothing left to kill"; continue; }
+    write_config "$module" "$stage" "$stage/pyproject.new"
+    if ! cmp -s "$stage/pyproject.new" "$stage/pyproject.toml"; then
+      # mutmut forgets every verdict when the test selection changes: start over.
+      echo "$module: its test files changed since it was staged; running all its mutants again" >&2
+      mutants=()
+      stage_module "$module" "$stage" || continue
+    fi
   else
     stage_module "$module" "$stage" || continue
   fi
