@@ -74,3 +74,10 @@ def test_penalty_norm_is_per_example_over_all_other_axes():
     # 3 examples of shape (2, 1): a norm over the wrong axis or a reshape by the wrong dimension differs.
     grads = np.array([[[3.0], [4.0]], [[0.0], [1.0]], [[0.6], [0.8]]], "float32")  # norms 5, 1, 1
     np.testing.assert_allclose(float(gan_losses.gradient_penalty(grads)), 16 / 3, rtol=1e-5)
+
+
+def test_hinge_margins_point_the_right_way_for_real_and_fake():
+    # Real logits above the margin +1 and fake ones below -1 cost nothing; each side has its own sign.
+    real, fake = np.array([[2.0], [-0.5]], "float32"), np.array([[0.5], [-3.0]], "float32")
+    d_loss = float(gan_losses.HingeLoss().discriminator_loss(real, fake))
+    np.testing.assert_allclose(d_loss, np.mean([0.0, 1.5]) + np.mean([1.5, 0.0]), rtol=1e-6)
