@@ -176,7 +176,11 @@ def _checked(eigenvalues, info):
 
 
 _COLUMN_MAJOR = 102  # LAPACKE's LAPACK_COL_MAJOR
-_TWO_STAGE_MIN_DIM = 1024  # measured crossover, one OpenBLAS thread: 1.08x faster at 1024, 0.86x at 768
+# From `python benchmarks/bench_frechet.py --only-eigensolvers --cpu-time` with OPENBLAS_NUM_THREADS=1 on the
+# 2-core development VM (two runs, 9 alternating repetitions each, median of paired one-stage/two-stage CPU-time
+# ratios): the two-stage solver is slower up to d = 1536 (0.57-0.93x) and faster from d = 2048 (1.08x in both
+# runs, 1.22-1.25x at 2560-3072); at 1792 it breaks even (1.03x).
+_TWO_STAGE_MIN_DIM = 2048
 
 
 @functools.cache
