@@ -41,7 +41,7 @@ tests_for() {
     trainers/vae_losses.py) echo tests/trainers/test_vae_losses.py "$doctest" ;;
     trainers/gradients.py) echo tests/trainers/test_gradients.py tests/trainers/test_gan_gradient_penalty.py \
                                 tests/trainers/test_distributed.py "$doctest" ;;
-    trainers/priors.py) echo tests/trainers/test_priors.py "$doctest" ;;
+    trainers/priors.py) echo tests/trainers/test_priors.py tests/trainers/test_prior_arguments.py "$doctest" ;;
     trainers/gan.py) echo tests/trainers/test_gan.py tests/trainers/test_gan_gradient_penalty.py "$doctest" ;;
     trainers/vae.py) echo tests/trainers/test_vae.py "$doctest" ;;
     trainers/aae.py) echo tests/trainers/test_aae.py "$doctest" ;;
@@ -116,9 +116,9 @@ write_config() {  # write_config MODULE STAGE [FILE]: pytest's and mutmut's sett
     printf '"%s", ' $tests
     echo ']'
     echo 'max_children = 2'
-    # A mutant's tests get 30x their measured time by default; at nice 19 on a shared machine a slow moment
-    # exceeds that, and mutmut would count the mutant as killed by a timeout. Timeouts are reported apart.
-    echo 'timeout_multiplier = 60.0'
+    # Workers fork from a server that has only imported the tests, not from mutmut's main process: that one has
+    # run TensorFlow ops, and a child forked from it hangs in TF's thread pools as soon as it runs new ones.
+    echo 'process_isolation = "forkserver"'
   } > "$file"
 }
 
