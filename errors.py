@@ -3,7 +3,16 @@
 Anything else that escapes kspec is a bug in kspec and keeps its traceback.
 """
 
+import re
 from dataclasses import dataclass
+
+# Characters that would break the one-line form or act on the terminal (a BEL, an escape sequence).
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(text):
+    """`text` with control characters and line breaks written as escapes (`\\x07`, `\\n`)."""
+    return _UNPRINTABLE.sub(lambda found: repr(found.group())[1:-1], text)
 
 
 @dataclass(frozen=True)
@@ -31,7 +40,7 @@ class Problem:
     def __str__(self):
         where = f"{self.mark}: " if self.mark else ""
         path = f"{self.path}: " if self.path else ""
-        return f"{where}{path}{self.message}"
+        return printable(f"{where}{path}{self.message}")
 
 
 class SpecError(Exception):

@@ -11,7 +11,7 @@ import sys
 
 from kspec.builder.document import mark_at
 from kspec.builder.graph import LayerCall
-from kspec.builder.keras_catalog import load_table, lookup_layer
+from kspec.builder.keras_catalog import OBJECT_SECTIONS, load_table, lookup_entry, lookup_layer
 from kspec.builder.resolver import MODEL_OP
 from kspec.errors import Problem, SpecError
 
@@ -48,6 +48,8 @@ _TYPES = {
               "a list of positive integers (one may be -1)"),
     "number": (_is_number, "a number"),
     "fraction": (lambda v: _is_number(v) and 0 <= v < 1, "a number in [0, 1)"),
+    "fraction_or_null": (lambda v: v is None or (_is_number(v) and 0 < v < 1), "a number in (0, 1) or null"),
+    "positive_int_or_null": (lambda v: v is None or (_is_int(v) and v >= 1), "a positive integer or null"),
     "bool": (lambda v: isinstance(v, bool), "true or false"),
     "str": (lambda v: isinstance(v, (str, dict)), "a string"),
     "str_or_null": (lambda v: v is None or isinstance(v, str), "a string or null"),
@@ -64,12 +66,78 @@ def check_argument(arg_type, value, activations):
             return None
         return "one of " + ", ".join("null" if a is None else f"'{a}'" for a in allowed)
     if arg_type == "activation":
-        if value is None or (isinstance(value, str) and value in activations) or isinstance(value, dict):
+        if value is None or (isinstance(value, str) and value in activations):
             return None
         close = difflib.get_close_matches(str(value), activations, n=1)
         return "an activation name" + (f" such as '{close[0]}'" if close else " (see keras.activations)")
     test, expected = _TYPES.get(arg_type, _TYPES["any"])
     return None if test(value) else expected
+
+
+_WHAT = {"optimizers": "optimizer", "schedules": "learning-rate schedule", "losses": "loss", "metrics": "metric",
+         "callbacks": "callback", "initializers": "initializer", "regularizers": "regularizer",
+         "constraints": "constraint"}
+
+
+def split_call(value):
+    """`adam` -> ("adam", {}); `{adam: {learning_rate: 0.1}}` -> ("adam", {"learning_rate": 0.1})."""
+    if isinstance(value, str):
+        return value, {}
+    (name, args), = value.items()
+    return name, dict(args or {})
+
+
+def check_named_call(section, value, path, mark, extra_names=()):
+    """Problems of a catalog name (and its arguments, when given) from `section` of the catalog.
+
+    Args:
+        section: "optimizers", "losses", "initializers", ... (see `keras_catalog.lookup_entry`).
+        value: `name` or `{name: {argument: value}}`, as the schema's `named_call` allows.
+        path: its spec path; mark: its position.
+        extra_names: names accepted without arguments although the section has no entry for them.
+
+    Returns:
+        A list of `Problem`s (empty when the name and arguments fit).
+    """
+    what = _WHAT[section]
+    if not (isinstance(value, str) or (isinstance(value, dict) and len(value) == 1
+                                       and isinstance(next(iter(value.values())), (dict, type(None))))):
+        article = "an" if what[0] in "aeiou" else "a"
+        return [Problem(f"expected {article} {what} name, or one name with a mapping of its arguments such as "
+                        f"`{{{_EXAMPLES[section]}}}`. Received: {_show(value)}", path, mark)]
+    name, args = split_call(value)
+    entry = lookup_entry(section, str(name))
+    if entry is None:
+        if not args and name in extra_names:
+            return []
+        known = sorted({e["name"] for e in load_table()[section].values()} | set(extra_names))
+        close = difflib.get_close_matches(str(name), known, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        return [Problem(f"unknown {what} `{name}`{hint}", path, mark)]
+    problems = []
+    activations = load_table()["activations"]
+    for arg, arg_value in args.items():
+        spec = entry["arguments"].get(arg)
+        if spec is None:
+            close = difflib.get_close_matches(str(arg), list(entry["arguments"]), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            problems.append(Problem(f"`{entry['name']}` has no argument `{arg}`{hint}", f"{path}.{name}.{arg}", mark))
+            continue
+        expected = check_argument(spec["type"], arg_value, activations)
+        if expected:
+            problems.append(Problem(f"expected {expected}. Received: {arg}={_show(arg_value)}", f"{path}.{name}.{arg}",
+                                    mark))
+    for arg, spec in entry["arguments"].items():
+        if spec.get("required") and arg not in args:
+            problems.append(Problem(f"`{entry['name']}` needs argument `{arg}`", f"{path}.{name}", mark))
+    return problems
+
+
+_EXAMPLES = {"initializers": "random_normal: {stddev: 0.02}", "regularizers": "l2: {l2: 0.0001}",
+             "constraints": "max_norm: {max_value: 3}", "optimizers": "adam: {learning_rate: 0.001}",
+             "schedules": "cosine_decay: {initial_learning_rate: 0.001, decay_steps: 1000}",
+             "losses": "huber: {delta: 1.0}", "metrics": "top_k_categorical_accuracy: {k: 5}",
+             "callbacks": "early_stopping: {patience: 5}"}
 
 
 def _show(value):
@@ -102,12 +170,17 @@ def check_layer(layer, node, problems, user_layers):
                                     f"{where}", node.mark))
             continue
         if name not in arguments:
-            close = difflib.get_close_matches(name, list(arguments), n=1)
+            close = difflib.get_close_matches(str(name), list(arguments), n=1)
             misspelled.update(close)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             problems.append(Problem(f"`{display}` has no argument `{name}`{hint}", f"{layer.path}.{name}", mark))
             continue
-        expected = check_argument(arguments[name]["type"], value, activations)
+        arg_type = arguments[name]["type"]
+        if arg_type in OBJECT_SECTIONS:
+            if value is not None:
+                problems.extend(check_named_call(OBJECT_SECTIONS[arg_type], value, f"{layer.path}.{name}", mark))
+            continue
+        expected = check_argument(arg_type, value, activations)
         if expected:
             problems.append(Problem(f"expected {expected}. Received: {name}={_show(value)}", f"{layer.path}.{name}", mark))
         if isinstance(value, LayerCall):
@@ -238,7 +311,15 @@ def _import_beside_spec(module_name, spec_file):
 def check_resolved(resolved, allowed_imports=()):
     """Returns the semantic problems of a resolved spec (empty when it is fine)."""
     signatures, problems = user_layer_signatures(resolved, set(allowed_imports))
+    dtypes = load_table()["dtypes"]
     for model in resolved.models.values():
+        for model_input in model.inputs:
+            if model_input.dtype not in dtypes:
+                path = ("models", model.name, "inputs", model_input.name, "dtype")
+                close = difflib.get_close_matches(str(model_input.dtype), dtypes, n=1)
+                hint = f" such as '{close[0]}'" if close else f": {', '.join(dtypes)}"
+                problems.append(Problem(f"expected a Keras dtype{hint}. Received: dtype={_show(model_input.dtype)}",
+                                        f"{model_input.path}.dtype", mark_at(resolved.document, path)))
         for node in model.nodes:
             check_layer(node.layer, node, problems, signatures)
         check_graph(model, problems)

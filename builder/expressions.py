@@ -231,8 +231,13 @@ def _require_number(value, what):
 
 
 def _bounded(value):
-    if isinstance(value, bool):
+    if isinstance(value, bool) or value is None:
         return value
+    if not isinstance(value, (int, float, str, list)):
+        # `(-1) ** 0.5` is a complex number in Python; a spec has no use for one.
+        kind = "a complex number" if isinstance(value, complex) else f"of type {type(value).__name__}"
+        raise ExpressionError(f"result {value!r} is {kind}; expressions compute real numbers, text, true/false, "
+                              "null and lists")
     if isinstance(value, int) and abs(value) > MAX_INT:
         raise ExpressionError(f"integer {value if abs(value) < 10**30 else 'value'} is too large (limit {MAX_INT:.0e})")
     if isinstance(value, float) and not math.isfinite(value):

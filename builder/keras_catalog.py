@@ -6,12 +6,14 @@ losses, metrics and callbacks a `training:` section may name, are generated from
 module and committed as `keras_catalog.json`. A test regenerates it and fails when it drifts from Keras:
 
     python -m kspec.builder.keras_catalog --write     # after upgrading Keras or adding a kspec layer
+                                                      # (also regenerates the editor schema)
     python -m kspec.builder.keras_catalog --check
 """
 
 import functools
 import inspect
 import json
+import math
 import os
 import re
 import sys
@@ -26,9 +28,9 @@ _EXCLUDED = {
 }
 # Arguments every Keras layer takes through `Layer.__init__`; `name` is set from the node's name.
 _BASE_ARGUMENTS = {
-    "trainable": {"type": "bool"},
-    "dtype": {"type": "str_or_null"},
-    "autocast": {"type": "bool"},
+    "trainable": {"type": "bool", "default": True},
+    "dtype": {"type": "str_or_null", "default": None},
+    "autocast": {"type": "bool", "default": True},
 }
 # Meaning of an argument by its name, where the default value alone says too little.
 _BY_NAME = {
@@ -60,6 +62,10 @@ _BY_NAME = {
     # Defaults of 0 that take fractions too.
     "min_delta": "number",
     "min_lr": "number",
+    # Trainer options whose default (None, 1) says too little.
+    "n_critic": "positive_int",
+    "num_classes": "positive_int_or_null",
+    "ema_decay": "fraction_or_null",
 }
 _CONV_OR_POOL = re.compile(r"(Conv|Pool)")
 
@@ -70,9 +76,17 @@ def snake_name(class_name):
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
+# `kernel_initializer`, `bias_regularizer`, `kernel_constraint`: checked against these catalog sections.
+OBJECT_SECTIONS = {"initializer": "initializers", "regularizer": "regularizers", "constraint": "constraints"}
+# Arguments of initializers, regularizers and constraints whose integer defaults take fractions too.
+_OBJECT_NUMBERS = {"max_value", "min_value", "rate"}
+
+
 def _argument_type(class_name, name, default):
     if name in _BY_NAME:
         return _BY_NAME[name]
+    if name.rsplit("_", 1)[-1] in OBJECT_SECTIONS:
+        return name.rsplit("_", 1)[-1]
     if name == "padding" and isinstance(default, str) and _CONV_OR_POOL.search(class_name):
         return "padding_causal" if "1D" in class_name and "Conv" in class_name else "padding"
     if isinstance(default, bool):
@@ -88,6 +102,21 @@ def _argument_type(class_name, name, default):
     return "any"
 
 
+_NOT_JSON = object()
+
+
+def _json_value(value):
+    """`value` as plain JSON data (tuples become lists), or `_NOT_JSON` for objects and non-finite floats."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else _NOT_JSON
+    if isinstance(value, (tuple, list)):
+        items = [_json_value(v) for v in value]
+        return _NOT_JSON if any(v is _NOT_JSON for v in items) else items
+    return _NOT_JSON
+
+
 def _arguments(cls):
     """Constructor arguments of a class, typed from their names and defaults (`name` is kspec's to set)."""
     arguments = {}
@@ -99,6 +128,9 @@ def _arguments(cls):
             entry["required"] = True
         else:
             entry["type"] = _argument_type(cls.__name__, parameter.name, parameter.default)
+            default = _json_value(parameter.default)
+            if default is not _NOT_JSON:
+                entry["default"] = default  # shown by `kspec layers NAME` and in the editor schema
         arguments[parameter.name] = entry
     return arguments
 
@@ -114,16 +146,40 @@ def _classes(module, base, excluded=()):
     return dict(sorted(found.items()))
 
 
+def _keras_objects(all_objects, base):
+    """Initializers, regularizers or constraints under every name Keras accepts (`random_normal`, `normal`)."""
+    from kspec.registry import normalize_name
+
+    found = {}
+    for name, cls in all_objects.items():
+        if isinstance(cls, type) and issubclass(cls, base) and cls is not base:
+            arguments = _arguments(cls)
+            for argument, entry in arguments.items():
+                if argument in _OBJECT_NUMBERS:
+                    entry["type"] = "number"
+            found[normalize_name(name)] = {"class": cls.__name__, "name": snake_name(cls.__name__),
+                                           "arguments": arguments}
+    return dict(sorted(found.items()))
+
+
 def _trainers():
     """kspec's trainers and their options (constructor arguments other than the models they train)."""
     import kspec.trainers
     from kspec.registry import TRAINERS
 
+    from kspec.registry import LOSSES, PRIORS
+    from kspec.trainers.vae_losses import RECONSTRUCTION_LOSSES
+
     kspec.trainers.load_all()
+    # Options that name a registered thing: validate checks the name, as the trainer would at train time.
+    choices = {"loss": LOSSES.names(), "prior": PRIORS.names(), "reconstruction": list(RECONSTRUCTION_LOSSES)}
     trainers = {}
     for name in TRAINERS.names():
-        arguments = _arguments(TRAINERS.get(name))
-        trainers[name] = {"arguments": {k: v for k, v in arguments.items() if not v.get("required")}}
+        arguments = {k: v for k, v in _arguments(TRAINERS.get(name)).items() if not v.get("required")}
+        for option, entry in arguments.items():
+            if option in choices:
+                entry["choices"] = sorted(choices[option])
+        trainers[name] = {"arguments": arguments}
     return trainers
 
 
@@ -182,11 +238,17 @@ def generate_table():
         for name in dir(keras.activations)
         if not name.startswith("_") and callable(getattr(keras.activations, name)) and name not in ("get", "serialize", "deserialize")
     )
+    from keras.src.constraints import ALL_OBJECTS_DICT as constraints
+    from keras.src.initializers import ALL_OBJECTS_DICT as initializers
     from keras.src.losses import ALL_OBJECTS_DICT as losses
+    from keras.src.regularizers import ALL_OBJECTS_DICT as regularizers
     from keras.src.metrics import ALL_OBJECTS_DICT as metrics
+
+    from keras.src.backend.common.dtypes import ALLOWED_DTYPES
 
     return {
         "keras_version": keras.__version__,
+        "dtypes": sorted(ALLOWED_DTYPES),
         "layers": dict(sorted(layers.items())),
         "aliases": dict(sorted(aliases.items())),
         "activations": activations,
@@ -197,6 +259,9 @@ def generate_table():
         "metrics": _classes(keras.metrics, keras.metrics.Metric, ("MeanMetricWrapper", "Metric")),
         # `compile()` resolves "accuracy" and "crossentropy" itself, from the loss and the output shape.
         "metric_names": sorted({n for n in metrics if n[0].islower()} | {"accuracy", "acc", "crossentropy", "ce"}),
+        "initializers": _keras_objects(initializers, keras.initializers.Initializer),
+        "regularizers": _keras_objects(regularizers, keras.regularizers.Regularizer),
+        "constraints": _keras_objects(constraints, keras.constraints.Constraint),
         "trainers": _trainers(),
         "callbacks": {
             key: {"class": cls.__name__, "name": snake_name(cls.__name__), "arguments": _arguments(cls)}
@@ -224,7 +289,8 @@ def lookup_layer(name):
 
 
 def lookup_entry(section, name):
-    """The catalog entry of `name` in `section` ("optimizers", "schedules", "losses", "metrics", "callbacks")."""
+    """The catalog entry of `name` in `section` ("optimizers", "schedules", "losses", "metrics", "callbacks",
+    "initializers", "regularizers", "constraints")."""
     from kspec.registry import normalize_name
 
     return load_table()[section].get(normalize_name(name))
@@ -242,6 +308,11 @@ def _main(argv):
             stream.write(table)
         os.replace(TABLE_PATH + ".tmp", TABLE_PATH)
         print(f"wrote {TABLE_PATH}")
+        # The editor schema lists the catalog's layers: keep it in step with the table.
+        from kspec.builder.editor_schema import write_editor_schema
+
+        load_table.cache_clear()
+        print(f"wrote {write_editor_schema()}")
         return 0
     with open(TABLE_PATH, encoding="utf-8") as stream:
         current = stream.read()

@@ -6,11 +6,12 @@ that caused them, with the shapes of its inputs, so a shape mistake never surfac
 
 import importlib
 import os
+import re
 
 from kspec.builder.checks import model_order, topological_order
 from kspec.builder.resolver import MODEL_OP
 from kspec.builder.graph import LayerCall
-from kspec.builder.keras_catalog import lookup_layer
+from kspec.builder.keras_catalog import OBJECT_SECTIONS, lookup_entry, lookup_layer
 from kspec.errors import SpecError
 
 # Merge layers whose inputs must agree in shape (all axes, or all but the concatenation axis).
@@ -66,6 +67,11 @@ def estimate_parameters(call, input_shapes):
         return _RNN_GATES[cls] * (last + units + 2) * units
     if cls == "Bidirectional" and isinstance(args.get("layer"), LayerCall):
         return 2 * estimate_parameters(args["layer"], input_shapes)
+    if cls == "MultiHeadAttention":
+        # Query, key, value and output projections, each about `num_heads * key_dim` wide.
+        heads, width = args.get("num_heads", 1), args.get("key_dim", 1)
+        value_width = args.get("value_dim") if isinstance(args.get("value_dim"), int) else width
+        return heads * (2 * width + 2 * value_width) * (last + 1)
     return 0
 
 
@@ -90,11 +96,16 @@ def build_model(model, keras, built):
             layer = _construct(node.layer, node, keras, name=node.name)
         tensors[node.name] = _call(layer, node, inputs)
     outputs = [tensors[name] for name in model.outputs]
-    return keras.Model(
-        inputs=[tensors[i.name] for i in model.inputs] if len(model.inputs) > 1 else tensors[model.inputs[0].name],
-        outputs=outputs if len(outputs) > 1 else outputs[0],
-        name=model.name,
-    )
+    try:
+        return keras.Model(
+            inputs=[tensors[i.name] for i in model.inputs] if len(model.inputs) > 1 else tensors[model.inputs[0].name],
+            outputs=outputs if len(outputs) > 1 else outputs[0],
+            name=model.name,
+        )
+    except ValueError as error:
+        # A layer that hands back its input unchanged (`equalization` at its defaults) makes a graph Keras refuses.
+        raise SpecError(f"Keras cannot make model `{model.name}` from its layers: {_first_line(error)}", model.path,
+                        model.mark) from None
 
 
 def layer_class(op):
@@ -109,13 +120,37 @@ def layer_class(op):
 
 def _construct(call, node, keras, name=None):
     cls = layer_class(call.op)
-    args = {k: _construct(v, node, keras) if isinstance(v, LayerCall) else _tuple_lists(v) for k, v in call.args.items()}
+    args = {k: _construct(v, node, keras) if isinstance(v, LayerCall) else _keras_argument(call.op, k, v)
+            for k, v in call.args.items()}
     if name is not None:
         args["name"] = name
     try:
         return cls(**args)
-    except (ValueError, TypeError) as error:
+    except Exception as error:
+        if not _is_spec_problem(error):
+            raise
         raise SpecError(f"`{_display(call.op)}` rejects its arguments: {_first_line(error)}", node.where(), node.mark) from None
+
+
+def _is_spec_problem(error):
+    """Errors a layer raises for its arguments or inputs: Python's argument errors, an index error from a layer
+    given an input of a rank it does not handle (Keras' transposed convolutions, `random_crop`), running out of
+    memory for its weights, and a TensorFlow op refusing them (`tf.errors.OpError`, found by name so Keras need
+    not run on TensorFlow)."""
+    if isinstance(error, (ValueError, TypeError, IndexError, MemoryError, OverflowError)):
+        return True
+    return any(cls.__name__ == "OpError" for cls in type(error).__mro__)
+
+
+def _keras_argument(op, name, value):
+    """A spec argument as Keras takes it: the short `{random_normal: {stddev: 0.02}}` of an initializer,
+    regularizer or constraint becomes Keras' `{"class_name": "RandomNormal", "config": {"stddev": 0.02}}`."""
+    entry = lookup_layer(op)
+    arg_type = entry["arguments"].get(name, {}).get("type") if entry else None
+    if arg_type in OBJECT_SECTIONS and isinstance(value, dict):
+        (short, config), = value.items()
+        return {"class_name": lookup_entry(OBJECT_SECTIONS[arg_type], short)["class"], "config": dict(config or {})}
+    return _tuple_lists(value)
 
 
 def _tuple_lists(value):
@@ -133,7 +168,9 @@ def _call(layer, node, inputs):
         if entry and entry["inputs"] == "positional":
             return layer(*inputs)
         return layer(inputs)
-    except (ValueError, TypeError) as error:
+    except Exception as error:
+        if not _is_spec_problem(error):
+            raise
         raise SpecError(
             f"`{_display(node.layer.op)}` cannot take its input{'s' if len(inputs) > 1 else ''} "
             f"{_shapes(node, inputs)}: {_first_line(error)}",
@@ -182,5 +219,9 @@ def _display(op):
 
 
 def _first_line(error):
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__
+    # Keras wraps errors raised inside `call()` as "Exception encountered when calling X.call().", then the
+    # original message in bold (terminal escape codes).
+    lines = [line.strip() for line in re.sub(r"\x1b\[[0-9;]*m", "", str(error)).splitlines() if line.strip()]
+    if len(lines) > 1 and lines[0].startswith("Exception encountered when calling"):
+        return lines[1]
+    return lines[0] if lines else type(error).__name__

@@ -9,6 +9,7 @@ YAML is composed with PyYAML's *safe* loader and then converted by hand, node by
 
 import os
 import re
+import stat
 
 import yaml
 
@@ -28,41 +29,93 @@ _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 
 
 def read_spec_file(path):
-    """Reads one spec file (no `extends`, no overrides) into marked data."""
+    """Reads one spec file (no `extends`, no overrides) into marked data.
+
+    Only a regular file of at most `MAX_SPEC_BYTES` is read, and never more than that many bytes: a device
+    (`/dev/zero`), a FIFO or a directory is refused before reading, so nothing hangs or fills memory.
+    """
     display = str(path)
     try:
-        size = os.path.getsize(path)
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; fstat of the open file then refuses it.
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as error:
         raise SpecError(f"cannot read spec file: {error.strerror}", mark=Mark(display)) from None
-    if size > MAX_SPEC_BYTES:
-        raise SpecError(
-            f"spec file is {size} bytes; the limit is {MAX_SPEC_BYTES}. Split it with `extends`.", mark=Mark(display)
-        )
+    status = os.fstat(descriptor)
+    if not stat.S_ISREG(status.st_mode):
+        os.close(descriptor)
+        what = "is a directory" if stat.S_ISDIR(status.st_mode) else "is not a regular file (a device, FIFO or socket)"
+        raise SpecError(f"{what}; expected a spec file (.yaml)", mark=Mark(display))
+    with os.fdopen(descriptor, "rb") as stream:
+        try:
+            data = stream.read(MAX_SPEC_BYTES + 1)  # bounded even if the file grows after fstat
+        except OSError as error:
+            raise SpecError(f"cannot read spec file: {error.strerror}", mark=Mark(display)) from None
+    if len(data) > MAX_SPEC_BYTES:
+        size = max(status.st_size, len(data))
+        raise SpecError(f"spec file is {size} bytes; the limit is {MAX_SPEC_BYTES}. Split it with `extends`.",
+                        mark=Mark(display))
     try:
-        with open(path, encoding="utf-8") as stream:
-            text = stream.read()
+        text = data.decode("utf-8")
     except UnicodeDecodeError as error:
         raise SpecError(f"spec file is not UTF-8 text ({error.reason} at byte {error.start})", mark=Mark(display)) from None
-    except OSError as error:
-        raise SpecError(f"cannot read spec file: {error.strerror}", mark=Mark(display)) from None
     return parse_yaml(text, display)
+
+
+# What YAML allows in a document (PyYAML's reader refuses everything else without a line number).
+_NOT_PRINTABLE = re.compile("[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD\U00010000-\U0010FFFF]")
+
+# Plain-words hints for PyYAML's syntax errors, by a phrase of its context or problem; the first match wins.
+_SYNTAX_HINTS = (
+    ("found character '\\t'", "tabs cannot indent YAML: indent with spaces"),
+    ("that cannot start any token", "`@` and a backquote cannot start a YAML value: put the value in quotes"),
+    ("quoted scalar", "a quote is not closed: end the value with the same quote it starts with"),
+    ("flow sequence", "a `[` is not closed, or the items inside it lack a comma"),
+    ("flow mapping", "a `{` is not closed, or the entries inside it lack a comma"),
+    ("flow node", "a `[` or `{` is not closed"),
+    ("mapping values are not allowed", "a `: ` inside a value: check that the key before it has a space after "
+     "its colon (`kspec: 1`, not `kspec:1`), or put the value in quotes"),
+    ("could not find expected ':'", "a line is neither `key: value` nor `- item`: check for a missing space "
+     "after a colon, or a value continued on a line without quotes"),
+    ("undefined alias", "`*name` must refer to an anchor `&name` defined earlier in the same file"),
+    ("single document", "a spec file holds one YAML document: remove the `---` line and what follows"),
+    ("block collection", "`- item` lines and `key: value` lines are mixed at the same indentation"),
+    ("but found '-'", "a `- item` line is indented differently from the lines above it, or lacks the space "
+     "after its `-`"),
+    ("expected <block end>", "this line is indented differently from the keys above it (keys of one mapping "
+     "line up), or a `key:` lacks the space after its colon"),
+)
+
+
+def _syntax_hint(text):
+    return next((hint for phrase, hint in _SYNTAX_HINTS if phrase in text), None)
+
+
+def _refuse_control_characters(text, file):
+    found = _NOT_PRINTABLE.search(text)
+    if found:
+        position = found.start()
+        line = text.count("\n", 0, position) + 1
+        column = position - (text.rfind("\n", 0, position) + 1) + 1
+        raise SpecError(f"control character U+{ord(found.group()):04X} is not allowed in a spec; remove it",
+                        mark=Mark(file, line, column))
+
+
+# libyaml composes several times faster. Where it refuses a text, PyYAML's own parser decides: it accepts a
+# few flow forms libyaml does not (`{a:, b: 1}`), and it words syntax errors better.
+_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def parse_yaml(text, file="<string>"):
     """Parses YAML `text` into `MarkedDict`/`MarkedList`/scalars, refusing anything but plain data."""
-    loader = yaml.SafeLoader(text)
+    _refuse_control_characters(text, file)
+    loader = _FAST_LOADER(text)
     try:
         try:
             root = loader.get_single_node()
-        except yaml.MarkedYAMLError as error:
-            mark = error.problem_mark or error.context_mark
-            where = Mark(file, mark.line + 1, mark.column + 1) if mark else Mark(file)
-            problem = error.problem or "invalid YAML"
-            if error.context:
-                problem = f"{error.context}, {problem}"
-            raise SpecError(f"YAML syntax error: {problem}", mark=where) from None
-        except yaml.YAMLError as error:
-            raise SpecError(f"YAML error: {error}", mark=Mark(file)) from None
+        except yaml.YAMLError:
+            loader.dispose()
+            loader = yaml.SafeLoader(text)
+            root = _compose_or_explain(loader, file)
         except RecursionError:
             raise SpecError(f"YAML nests deeper than {MAX_DEPTH} levels", mark=Mark(file)) from None
         if root is None:
@@ -70,6 +123,24 @@ def parse_yaml(text, file="<string>"):
         return _Converter(loader, file).convert(root, 0)
     finally:
         loader.dispose()
+
+
+def _compose_or_explain(loader, file):
+    """Composes with PyYAML's own parser, whose syntax errors say what it expected, and adds a hint."""
+    try:
+        return loader.get_single_node()
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = Mark(file, mark.line + 1, mark.column + 1) if mark else Mark(file)
+        problem = error.problem or "invalid YAML"
+        if error.context:
+            problem = f"{error.context}, {problem}"
+        hint = _syntax_hint(problem)
+        raise SpecError(f"YAML syntax error: {problem}" + (f"; {hint}" if hint else ""), mark=where) from None
+    except yaml.YAMLError as error:
+        raise SpecError(f"YAML error: {error}", mark=Mark(file)) from None
+    except RecursionError:
+        raise SpecError(f"YAML nests deeper than {MAX_DEPTH} levels", mark=Mark(file)) from None
 
 
 class _Converter:
@@ -206,6 +277,9 @@ def apply_override(document, override):
     if not sep or not key_text.strip():
         raise SpecError(f"expected `--set key.path=value`. Received: {override!r}", mark=Mark("--set"))
     path = split_override_path(key_text.strip())
+    if path and path[0] == "extends":
+        raise SpecError("`extends` cannot be set with --set: write `extends:` in the spec file", path="extends",
+                        mark=mark)
     value = parse_yaml(value_text, f"--set {override}") if value_text.strip() else ""
     node = document
     for depth, key in enumerate(path):
@@ -231,6 +305,8 @@ def apply_override(document, override):
         if not isinstance(node, dict):
             raise SpecError(f"cannot set `{key}` inside a {type(node).__name__}", path=shown, mark=mark)
         if last:
+            if depth and path[depth - 1] == "params" and key not in node:
+                raise SpecError(_unknown_param(key, node), path=shown, mark=mark)
             if isinstance(node, MarkedDict):
                 node.set_marked(key, value, mark, mark)
             else:
@@ -242,3 +318,15 @@ def apply_override(document, override):
             else:
                 node[key] = {}
         node = node[key]
+
+
+def _unknown_param(name, params):
+    """--set changes params the spec declares; a new one would be silently unused (a misspelling, mostly)."""
+    import difflib
+
+    close = difflib.get_close_matches(str(name), [str(p) for p in params], n=1)
+    if close:
+        hint = f" (did you mean `{close[0]}`?)"
+    else:
+        hint = "; params here: " + ", ".join(f"`{p}`" for p in params) if params else "; there are none here"
+    return f"no param `{name}` to set{hint}"

@@ -11,9 +11,10 @@
 import difflib
 
 from kspec.builder.document import MarkedDict, MarkedList, format_path, mark_at, mark_of
-from kspec.builder.expressions import ExpressionError, interpolate
+from kspec.builder.expressions import ExpressionError, interpolate, is_expression
 from kspec.builder.graph import LayerCall, ModelGraph, ModelInput, Node, ResolvedSpec
 from kspec.builder.keras_catalog import layer_names, load_table, lookup_layer
+from kspec.builder.schema import check_resolved_value
 from kspec.errors import Problem, SpecError
 
 MAX_NODES = 10_000
@@ -21,6 +22,7 @@ MAX_BLOCK_DEPTH = 16
 _NODE_KEYS = {"name", "from", "repeat", "as", "layers"}
 MODEL_OP = "model"  # `{model: encoder}` uses another model of the spec as a layer
 PREVIOUS = "previous"  # in `from:`, the node before this one
+_REFERENCES = "#/$defs/references"  # the schema of `from:` and `outputs:`
 
 
 class _TooLarge(Exception):
@@ -57,7 +59,8 @@ def resolve(document, file="<spec>"):
             try:
                 sections[section] = _interpolate_deep(document[section], params)
             except ExpressionError as error:
-                problems.append(Problem(str(error), section, mark_at(document, (section,))))
+                path = _error_path((section,), error)
+                problems.append(Problem(str(error), format_path(document, path), mark_at(document, path)))
     if problems:
         raise SpecError(problems)
     return ResolvedSpec(
@@ -79,22 +82,50 @@ def _evaluate_params(document, path, scope, problems):
         try:
             values[name] = _interpolate_deep(value, values)
         except ExpressionError as error:
-            problems.append(Problem(str(error), format_path(document, (*path, name)), mark_at(document, (*path, name))))
+            where = _error_path((*path, name), error)
+            problems.append(Problem(str(error), format_path(document, where), mark_at(document, where)))
     return values
 
 
 def _interpolate_deep(value, scope):
-    """Interpolates every string below `value`; mappings and lists keep their marks."""
+    """Interpolates every string below `value`; mappings and lists keep their marks.
+
+    Raises:
+        ExpressionError: with `path`, the keys and indices from `value` down to the failing expression.
+    """
     if isinstance(value, dict):
         result = MarkedDict(mark=getattr(value, "mark", None))
         for key, item in value.items():
-            result.set_marked(key, _interpolate_deep(item, scope), mark_of(value, key, of_key=True), mark_of(value, key))
+            result.set_marked(key, _interpolate_child(item, scope, key), mark_of(value, key, of_key=True),
+                              mark_of(value, key))
         return result
     if isinstance(value, list):
-        result = MarkedList([_interpolate_deep(v, scope) for v in value], mark=getattr(value, "mark", None))
+        result = MarkedList([_interpolate_child(v, scope, i) for i, v in enumerate(value)],
+                            mark=getattr(value, "mark", None))
         result.item_marks = list(getattr(value, "item_marks", []))
         return result
     return interpolate(value, scope)
+
+
+def _interpolate_child(value, scope, key):
+    try:
+        return _interpolate_deep(value, scope)
+    except ExpressionError as error:
+        error.path = (key, *getattr(error, "path", ()))
+        raise
+
+
+def _error_path(path, error):
+    return (*path, *getattr(error, "path", ()))
+
+
+def contains_expression(value):
+    """Whether `value` or anything inside it is a `${...}` string."""
+    if isinstance(value, dict):
+        return any(contains_expression(v) for v in value.values())
+    if isinstance(value, list):
+        return any(contains_expression(v) for v in value)
+    return is_expression(value)
 
 
 def _get(document, path):
@@ -116,23 +147,42 @@ class _ModelResolver:
         self.aliases = {}  # block call name -> _Ref to the block's output
         self.explicit = {}  # qualified name -> _Pending
         self.block_stack = []
+        self.reported = set()  # (message, path) of the problems recorded
+        self.broken = set()  # names of nodes left out for a problem already recorded
+        self.incomplete = False  # a repeat or block was left out: names inside it are unknown
         self.iterations = 0
         self.table = load_table()
         self.blocks = document.get("blocks", {}) or {}
         self.scope = _evaluate_params(document, (*self.base, "params"), spec_params, problems)
 
     # -- helpers -------------------------------------------------------------------------------------
-    def fail(self, message, path, context=""):
+    def fail(self, message, path, context="", mark=None, shown_path=None):
+        # A mistake inside a block body shows once, not once per call of the block.
+        if (message, tuple(path)) in self.reported:
+            return
+        self.reported.add((message, tuple(path)))
         suffix = f" ({context})" if context else ""
-        self.problems.append(Problem(message + suffix, format_path(self.document, path), mark_at(self.document, path)))
+        self.problems.append(Problem(message + suffix, shown_path or format_path(self.document, path),
+                                     mark or mark_at(self.document, path)))
 
-    def value(self, raw, scope, path, context=""):
-        """Interpolates `raw` (deeply); on error records a problem and returns None."""
+    def value(self, raw, scope, path, context="", schema=None):
+        """Interpolates `raw` (deeply); on error records a problem and returns None.
+
+        With `schema` (a pointer into the spec's JSON Schema), a value that came from `${...}` must also fit
+        the type a literal written there must have; otherwise the problem is recorded and None returned.
+        """
         try:
-            return _interpolate_deep(raw, scope)
+            value = _interpolate_deep(raw, scope)
         except ExpressionError as error:
-            self.fail(str(error), path, context)
+            self.fail(str(error), _error_path(path, error), context)
             return None
+        if schema is not None and contains_expression(raw):
+            problems = check_resolved_value(self.document, path, value, schema)
+            for problem in problems:
+                self.fail(problem.message, path, context, problem.mark, problem.path)
+            if problems:
+                return None
+        return value
 
     # -- model ---------------------------------------------------------------------------------------
     def resolve(self):
@@ -164,11 +214,8 @@ class _ModelResolver:
         for input_name, raw in model["inputs"].items():
             path = (*self.base, "inputs", input_name)
             shape_raw, dtype = (raw["shape"], raw.get("dtype", "float32")) if isinstance(raw, dict) else (raw, "float32")
-            shape = self.value(shape_raw, self.scope, path)
-            if shape is not None:
-                bad = [d for d in shape if d is not None and (isinstance(d, bool) or not isinstance(d, int) or d < 1)]
-                if bad:
-                    self.fail(f"expected positive integer dimensions or null. Received: shape={shape}", path)
+            shape_path = (*path, "shape") if isinstance(raw, dict) else path
+            shape = self.value(shape_raw, self.scope, shape_path, schema="#/$defs/shape")
             inputs.append(ModelInput(input_name, tuple(shape or ()), dtype, mark_at(self.document, path),
                                      format_path(self.document, path)))
         return inputs
@@ -177,7 +224,7 @@ class _ModelResolver:
         if "outputs" not in model:
             return [self.lookup(last, names, input_names, "")] if last else []
         path = (*self.base, "outputs")
-        raw = self.value(model["outputs"], self.scope, path)
+        raw = self.value(model["outputs"], self.scope, path, schema=_REFERENCES)
         raw = [raw] if isinstance(raw, str) else (raw or [])
         refs = [_Ref(name, name, "", mark_at(self.document, path), path) for name in raw]
         return [r for r in (self.lookup(ref, names, input_names, "") for ref in refs) if r]
@@ -198,18 +245,25 @@ class _ModelResolver:
                 self.fail(f"expected exactly one layer or block name in a node. Received: {found}", item_path, context)
                 continue
             op = ops[0]
+            if not isinstance(op, str):
+                self.fail(f"expected a layer or block name. Received: {op!r}", item_path, context)
+                continue
             name = self.node_name(item, item_path, scope, prefix, context)
             refs = self.node_refs(item, item_path, scope, prefix, block_inputs, previous, context)
             if refs is None:
+                self.broken.add(prefix + name if name else None)
                 continue
             if op in self.blocks:
-                previous = self.expand_block(op, item, item_path, scope, prefix, name, refs, context) or previous
+                output = self.expand_block(op, item, item_path, scope, prefix, name, refs, context)
+                self.incomplete = self.incomplete or output is None
+                previous = output or previous
                 continue
             if op == MODEL_OP:
                 layer = self.model_call(item[op], (*item_path, op), scope, context)
             else:
                 layer = self.layer_call(op, item[op], (*item_path, op), scope, context)
             if layer is None:
+                self.broken.add(prefix + name if name else None)
                 continue
             qualified = prefix + name if name else None
             entry = self.table["layers"].get(layer.op)
@@ -235,11 +289,9 @@ class _ModelResolver:
             extra = ", ".join(f"`{k}`" for k in ops + (["name"] if "name" in item else []))
             self.fail(f"a repeated group takes only `repeat`, `as`, `from` and `layers`. Received also: {extra}", path, context)
             return previous
-        count = self.value(item["repeat"], scope, (*path, "repeat"), context)
+        count = self.value(item["repeat"], scope, (*path, "repeat"), context, schema="#/$defs/node/properties/repeat")
         if count is None:
-            return previous
-        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-            self.fail(f"expected a non-negative integer. Received: repeat={count!r}", (*path, "repeat"), context)
+            self.incomplete = True
             return previous
         if count > MAX_NODES:
             self.fail(f"repeat count {count} exceeds the limit of {MAX_NODES} layers", (*path, "repeat"), context)
@@ -287,7 +339,10 @@ class _ModelResolver:
                            dict(zip(input_names, refs)), refs[0], inner_context)
         self.block_stack.pop()
         if "output" in block:
-            output = self.value(block["output"], {**scope, **args}, (*block_path, "output"), inner_context)
+            output = self.value(block["output"], {**scope, **args}, (*block_path, "output"), inner_context,
+                                schema="#/$defs/block/properties/output")
+            if output is None:
+                return None
             last = _Ref(qualified + "." + str(output), str(output), qualified + ".",
                         mark_at(self.document, (*block_path, "output")), (*block_path, "output"))
         if qualified in self.aliases or qualified in self.explicit:
@@ -334,9 +389,10 @@ class _ModelResolver:
         if "name" not in item:
             return None
         name = self.value(item["name"], scope, (*path, "name"), context)
-        if not isinstance(name, str) or not name or "/" in name or "." in name or name == PREVIOUS:
-            self.fail(f"expected a node name without `/` or `.`, other than `{PREVIOUS}`. Received: name={name!r}",
-                      (*path, "name"), context)
+        if (not isinstance(name, str) or not name or "/" in name or "." in name or name == PREVIOUS
+                or not name.isprintable() or any(c.isspace() for c in name)):
+            self.fail(f"expected a node name without `/`, `.`, spaces or control characters, other than "
+                      f"`{PREVIOUS}`. Received: name={name!r}", (*path, "name"), context)
             return None
         return name
 
@@ -346,7 +402,7 @@ class _ModelResolver:
                 self.fail("the first layer of a model with several inputs needs `from:` naming its input(s)", path, context)
                 return None
             return [previous]
-        raw = self.value(item["from"], scope, (*path, "from"), context)
+        raw = self.value(item["from"], scope, (*path, "from"), context, schema=_REFERENCES)
         if raw is None:
             return None
         names = [raw] if isinstance(raw, str) else raw
@@ -379,7 +435,9 @@ class _ModelResolver:
         self.explicit[qualified] = pending
 
     def model_call(self, raw, path, scope, context):
-        name = self.value(raw, scope, path, context)
+        name = self.value(raw, scope, path, context, schema="#/$defs/node/properties/model")
+        if name is None:
+            return None
         models = self.document.get("models", {})
         if name == self.name or name not in models:
             others = [m for m in models if m != self.name]
@@ -463,6 +521,8 @@ class _ModelResolver:
         target = ref.target
         if target in names or target in input_names:
             return target
+        if target in self.broken or self.incomplete:
+            return None  # the node was left out for a problem already reported
         prefix = ref.prefix
         visible = [n[len(prefix):] for n in list(names) + list(self.aliases) + list(input_names) if n.startswith(prefix)]
         written = ref.written or target

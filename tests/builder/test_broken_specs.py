@@ -102,7 +102,7 @@ BROKEN_SPECS = [
     (
         'yaml_syntax_error',
         BASE.replace("{units: 2}", "{units: 2"),
-        "spec.yaml:10:1: YAML syntax error: while parsing a flow mapping, expected ',' or '}', but got '<stream end>'",
+        "spec.yaml:10:1: YAML syntax error: while parsing a flow mapping, expected ',' or '}', but got '<stream end>'; a `{` is not closed, or the entries inside it lack a comma",
     ),
     (
         'wrong_version',
@@ -216,3 +216,35 @@ def test_python_tag_runs_nothing(tmp_path, monkeypatch):
     result = run_cli("validate", "spec.yaml")
     assert result.exit_code == 1
     assert not marker.exists()
+
+
+INITIALIZER_SPEC = "kspec: 1\nmodels:\n  net:\n    inputs: {x: [4]}\n    layers:\n      - dense: {units: 2, kernel_initializer: INIT}\n"
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("random_nrmal", "spec.yaml:6:47: models.net.layers[0].dense.kernel_initializer: unknown initializer `random_nrmal` (did you mean 'random_normal'?)"),
+        ("{random_normal: {stdev: 0.02}}", "spec.yaml:6:47: models.net.layers[0].dense.kernel_initializer.random_normal.stdev: `random_normal` has no argument `stdev` (did you mean 'stddev'?)"),
+        ("{random_normal: {stddev: wide}}", "spec.yaml:6:47: models.net.layers[0].dense.kernel_initializer.random_normal.stddev: expected a number. Received: stddev='wide'"),
+        ("{random_normal: {}, zeros: {}}", "spec.yaml:6:47: models.net.layers[0].dense.kernel_initializer: expected an initializer name, or one name with a mapping of its arguments such as `{random_normal: {stddev: 0.02}}`. Received: {'random_normal': {}, 'zeros': {}}"),
+    ],
+)
+def test_initializers_are_checked_against_the_catalog(tmp_path, monkeypatch, value, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "spec.yaml").write_text(INITIALIZER_SPEC.replace("INIT", value))
+    result = run_cli("validate", "spec.yaml")
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [message]
+
+
+def test_an_input_dtype_keras_does_not_know_is_refused_by_validate(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "spec.yaml").write_text(
+        "kspec: 1\nmodels:\n  net:\n    inputs: {x: {shape: [4], dtype: float23}}\n    layers:\n      - dense: {units: 2}\n"
+    )
+    result = run_cli("validate", "spec.yaml")
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [
+        "spec.yaml:4:37: models.net.inputs.x.dtype: expected a Keras dtype such as 'float32'. Received: dtype='float23'"
+    ]

@@ -47,3 +47,19 @@ def test_keras_argument_error_is_one_line_at_the_node(write_spec):
     assert result.exit_code == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"{spec}:6:9: models.net.layers[0]: `conv2d` rejects its arguments: ")
+
+
+def test_layers_keras_fails_on_in_unusual_ways_are_one_line(write_spec):
+    # Found by probing every layer of the catalog: an IndexError from inside `call()` (Keras' message wrapped
+    # with terminal escapes), and a layer that hands back its input, which Keras' Model() refuses.
+    for layer, message in [
+        ("random_crop: {height: 2, width: 2}",
+         ":6:9: models.net.layers[0]: `random_crop` cannot take its input `x` (None, 8): list assignment index out of range"),
+        ("equalization: {}",
+         ":4:5: models.net: Keras cannot make model `net` from its layers: Tensor <KerasTensor shape=(None, 8), "
+         "dtype=float32, sparse=False, ragged=False, name=x> from operation 'equalization' is part of a cycle."),
+    ]:
+        spec = write_spec(f"kspec: 1\nmodels:\n  net:\n    inputs: {{x: [8]}}\n    layers:\n      - {layer}\n")
+        result = run_cli("summary", spec)
+        assert result.exit_code == 1
+        assert result.stderr.strip().splitlines() == [spec + message]

@@ -42,6 +42,9 @@ def test_evaluates(text, names, value):
         ("(" * 201 + ")" * 201, "invalid expression `" + "(" * 201 + ")" * 201 + "`: too many nested parentheses"),
         ("x" * 600, "expression is longer than 500 characters"),
         ("1e308 * 10", "result is not a finite number"),
+        ("(-1) ** 0.5", "result (6.123233995736766e-17+1j) is a complex number; expressions compute real numbers, text, true/false, null and lists"),
+        ("float('nan')", "`float`: result is not a finite number"),
+        ("int(1e300)", "`int`: integer value is too large (limit 1e+15)"),
     ],
 )
 def test_refuses(text, message):

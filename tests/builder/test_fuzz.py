@@ -1,16 +1,18 @@
 """Property-based: mutated reference specs either build or fail with kspec's own error, never anything else.
 
 CI runs a few reproducible examples (the `ci` Hypothesis profile of tests/conftest.py); a large run is
-`KSPEC_HYPOTHESIS_PROFILE=long python -m pytest tests/builder/test_fuzz.py` (or `KSPEC_FUZZ_EXAMPLES=N`).
+`KSPEC_HYPOTHESIS_PROFILE=long python -m pytest tests/builder/test_fuzz.py` (or `KSPEC_FUZZ_EXAMPLES=N`), and
+the long `--set` campaign is `benchmarks/fuzz_specs.py --cases 100000` (its grammar is the one tested here).
 """
 
+import importlib.util
 import os
 
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support import SPEC_FILES, SPECS_DIR
+from support import REPO, SPEC_FILES, SPECS_DIR
 
 from kspec import builder
 from kspec.errors import SpecError
@@ -97,3 +99,19 @@ def test_every_truncation_point_of_a_spec_fails_cleanly_or_loads(spec_file, tmp_
             builder.load_spec(str(path))
         except SpecError:
             pass
+
+
+def _override_grammar():
+    spec = importlib.util.spec_from_file_location("fuzz_specs", os.path.join(REPO, "benchmarks", "fuzz_specs.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_overrides_drawn_from_the_grammar_end_normally_or_with_a_spec_error():
+    fuzz = _override_grammar()
+    findings, _, outcomes = fuzz.campaign(cases=400, seed=20260101, build_every=15 if BUILD else 0)
+    assert findings == {}
+    # The grammar must reach past the schema: some cases are valid, and some of those are built.
+    assert outcomes["valid"] + outcomes["built"] >= 20
+    assert not BUILD or outcomes["built"] >= 2

@@ -82,3 +82,17 @@ def test_a_chain_too_deep_for_keras_is_a_spec_error(tmp_path, monkeypatch):
         "spec.yaml:4:5: models.net: Keras cannot build model `net`: its 3000 layers chain too deep; reduce the "
         "`repeat` counts"
     )
+
+
+def test_attention_too_large_for_memory_is_refused_before_allocating(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "spec.yaml").write_text(
+        "kspec: 1\nmodels:\n  net:\n    inputs: {x: [4, 8]}\n    layers:\n"
+        "      - {multi_head_attention: {num_heads: 100000, key_dim: 100000}, from: [x, x]}\n"
+    )
+    result = run_cli("summary", "spec.yaml")
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        "spec.yaml:6:9: models.net.layers[0]: the model would have more than 250,000,000 parameters by this layer "
+        "(about 360,000,000,000); is a size argument too large? (limit: KSPEC_MAX_PARAMETERS)"
+    )

@@ -1,6 +1,9 @@
 """Loading: safe YAML with marks, resource limits, `extends` and `--set` overrides."""
 
+import os
+
 import pytest
+from support import run_cli
 
 from kspec.builder.loader import MAX_VALUES, load_document, parse_yaml
 from kspec.errors import SpecError
@@ -106,4 +109,104 @@ def test_oversized_file_is_refused(tmp_path):
     path.write_text("# " + "x" * 1_000_001 + "\nkspec: 1\n")
     assert problem_text(lambda: load_document(str(path))) == [
         f"{path}: spec file is 1000013 bytes; the limit is 1000000. Split it with `extends`."
+    ]
+
+
+def test_a_device_a_fifo_and_a_directory_are_refused_before_reading(tmp_path):
+    fifo = tmp_path / "spec.yaml"
+    os.mkfifo(fifo)  # opening it for reading would wait for a writer forever
+    for path, what in [("/dev/zero", "is not a regular file (a device, FIFO or socket)"),
+                       (str(fifo), "is not a regular file (a device, FIFO or socket)"),
+                       (str(tmp_path), "is a directory")]:
+        result = run_cli("validate", path)
+        assert result.exit_code == 1
+        assert result.stderr.strip().splitlines() == [f"{path}: {what}; expected a spec file (.yaml)"]
+
+
+def test_a_missing_and_an_unreadable_file_get_one_line(tmp_path, monkeypatch):
+    result = run_cli("validate", str(tmp_path / "nowhere.yaml"))
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [f"{tmp_path / 'nowhere.yaml'}: cannot read spec file: No such file or directory"]
+    (tmp_path / "locked.yaml").write_text("kspec: 1\n")
+
+    def refuse(path, flags, *args):  # root reads any file, so permission is taken away here instead of by chmod
+        raise PermissionError(13, "Permission denied", path)
+
+    monkeypatch.setattr(os, "open", refuse)
+    assert problem_text(lambda: load_document(str(tmp_path / "locked.yaml"))) == [
+        f"{tmp_path / 'locked.yaml'}: cannot read spec file: Permission denied"
+    ]
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("kspec: 1\nmodels:\n  n\x07et: {}\n", "s.yaml:3:4: control character U+0007 is not allowed in a spec; remove it"),
+        ("kspec: 1\x00\n", "s.yaml:1:9: control character U+0000 is not allowed in a spec; remove it"),
+        ("kspec: 1\nmodels: {a: \x1b[31m}\n", "s.yaml:2:13: control character U+001B is not allowed in a spec; remove it"),
+    ],
+)
+def test_control_characters_are_one_line_with_their_position(text, message):
+    assert problem_text(lambda: parse_yaml(text, "s.yaml")) == [message]
+
+
+def test_a_control_character_in_a_set_value_is_shown_escaped(tmp_path):
+    (tmp_path / "s.yaml").write_text("kspec: 1\nparams: {n: 1}\n")
+    assert problem_text(lambda: load_document(str(tmp_path / "s.yaml"), ["params.n=a\x07b"])) == [
+        "--set params.n=a\\x07b:1:2: control character U+0007 is not allowed in a spec; remove it"
+    ]
+
+
+def test_an_escaped_control_character_reaches_messages_escaped(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "spec.yaml").write_text('kspec: 1\nmodels:\n  net:\n    inputs: {x: [4]}\n    layers:\n'
+                                        '      - {name: "a\\x07\\nb", dense: {units: 2}}\n')
+    result = run_cli("validate", "spec.yaml")
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [
+        "spec.yaml:6:16: models.net.layers[a\\x07\\nb].name: expected a node name without `/`, `.`, spaces or "
+        "control characters, other than `previous`. Received: name='a\\x07\\nb'"
+    ]
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("kspec: 1\nmodels:\n\tnet: {}\n", "s.yaml:3:1: YAML syntax error: while scanning for the next token, found character '\\t' that cannot start any token; tabs cannot indent YAML: indent with spaces"),
+        ("kspec: 1\nmodels:\n  net:\n    inputs: {x: [4]}\n   layers: []\n", "s.yaml:5:4: YAML syntax error: while parsing a block mapping, expected <block end>, but found '<block mapping start>'; this line is indented differently from the keys above it (keys of one mapping line up), or a `key:` lacks the space after its colon"),
+        ("kspec: 1\nmodels: {net: [1, 2\n", "s.yaml:3:1: YAML syntax error: while parsing a flow sequence, expected ',' or ']', but got '<stream end>'; a `[` is not closed, or the items inside it lack a comma"),
+        ('kspec: 1\nmodels: "abc\n', "s.yaml:3:1: YAML syntax error: while scanning a quoted scalar, found unexpected end of stream; a quote is not closed: end the value with the same quote it starts with"),
+        ("kspec:1\nmodels: {}\n", "s.yaml:2:7: YAML syntax error: mapping values are not allowed here; a `: ` inside a value: check that the key before it has a space after its colon (`kspec: 1`, not `kspec:1`), or put the value in quotes"),
+        ("kspec: 1\nmodels: *foo\n", "s.yaml:2:9: YAML syntax error: found undefined alias 'foo'; `*name` must refer to an anchor `&name` defined earlier in the same file"),
+        ("kspec: 1\n---\nkspec: 1\n", "s.yaml:2:1: YAML syntax error: expected a single document in the stream, but found another document; a spec file holds one YAML document: remove the `---` line and what follows"),
+        ("kspec: 1\nmodels: @x\n", "s.yaml:2:9: YAML syntax error: while scanning for the next token, found character '@' that cannot start any token; `@` and a backquote cannot start a YAML value: put the value in quotes"),
+    ],
+)
+def test_yaml_syntax_errors_keep_the_position_and_add_a_hint(text, message):
+    assert problem_text(lambda: parse_yaml(text, "s.yaml")) == [message]
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("params.filtres=64", "--set params.filtres=64: params.filtres: no param `filtres` to set (did you mean `filters`?)"),
+        ("params.zzz=1", "--set params.zzz=1: params.zzz: no param `zzz` to set; params here: `filters`, `depth`"),
+        ("models.g.params.x=1", "--set models.g.params.x=1: models.g.params.x: no param `x` to set; there are none here"),
+        ("extends=base.yaml", "--set extends=base.yaml: extends: `extends` cannot be set with --set: write `extends:` in the spec file"),
+    ],
+)
+def test_set_refuses_what_the_spec_would_silently_ignore(tmp_path, override, message):
+    (tmp_path / "s.yaml").write_text(
+        "kspec: 1\nparams: {filters: 8, depth: 2}\nmodels:\n  g:\n    inputs: {x: [4]}\n    layers:\n"
+        "      - {name: h, dense: {units: 3}}\n"
+    )
+    assert problem_text(lambda: load_document(str(tmp_path / "s.yaml"), [override])) == [message]
+
+
+def test_set_of_a_key_the_schema_does_not_know_is_located_at_the_set(tmp_path):
+    (tmp_path / "s.yaml").write_text("kspec: 1\nmodels:\n  g:\n    inputs: {x: [4]}\n    layers: [{dense: {units: 3}}]\n")
+    result = run_cli("validate", str(tmp_path / "s.yaml"), "--set", "training.epoch=3")
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [
+        "--set training.epoch=3: training.epoch: unknown key `epoch` (did you mean `epochs`?)"
     ]
