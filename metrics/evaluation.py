@@ -81,8 +81,12 @@ def reference_features(data, extractor, data_id=None, cache_dir=None):
     if path:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         temporary = f"{path}.{os.getpid()}.tmp.npz"
-        np.savez(temporary, features=features, extractor=extractor.name)
-        os.replace(temporary, path)
+        try:
+            np.savez(temporary, features=features, extractor=extractor.name)
+            os.replace(temporary, path)
+        finally:
+            if os.path.exists(temporary):  # a failed write (full disk) leaves no half file behind
+                os.remove(temporary)
     return features
 
 

@@ -27,9 +27,10 @@ def mmd2_unbiased(x, y):
 def kernel_inception_distance(real_features, generated_features, subsets=100, subset_size=1000, seed=0, name="kid"):
     """KID between two feature sets: mean and spread of unbiased MMD^2 over random subsets.
 
-    Each of `subsets` rounds draws min(subset_size, N) rows of each set without replacement and computes the
-    unbiased MMD^2. Unlike FID it has no bias in N, so it is the score to use for small sample counts; with
-    N <= subset_size every round uses all samples and the spread is 0.
+    Each of `subsets` rounds draws min(subset_size, N_real, N_generated) rows of each set without replacement
+    and computes the unbiased MMD^2. Unlike FID it has no bias in N, so it is the score to use for small sample
+    counts. The spread is 0 only when both sets have the same N <= subset_size (every round then uses both
+    whole); otherwise the larger set is subsampled differently in each round.
 
     Args:
         real_features: array `(n_real, d)`.

@@ -120,8 +120,12 @@ class FeatureStatistics:
             os.makedirs(directory, exist_ok=True)
         # Write next to the target and rename, so a reader never sees half a file.
         temporary = f"{path}.{os.getpid()}.tmp.npz"
-        np.savez(temporary, mu=self.mean, sigma=self.covariance, N=np.int64(self.count), extractor=self.extractor)
-        os.replace(temporary, path)
+        try:
+            np.savez(temporary, mu=self.mean, sigma=self.covariance, N=np.int64(self.count), extractor=self.extractor)
+            os.replace(temporary, path)
+        finally:
+            if os.path.exists(temporary):  # a failed write (full disk) leaves no half file behind
+                os.remove(temporary)
         return path
 
     @classmethod

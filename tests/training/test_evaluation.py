@@ -9,12 +9,8 @@ from support import SPECS_DIR, run_cli
 
 
 @pytest.fixture(scope="module")
-def classifier_run(tmp_path_factory):
-    run = tmp_path_factory.mktemp("classifier") / "digits"
-    result = run_cli("train", os.path.join(SPECS_DIR, "cnn_classifier.yaml"), "--out", run,
-                     "--set", "data.args.limit=300", "--set", "training.epochs=1")
-    assert result.exit_code == 0, result.output
-    return run
+def classifier_run(trained_run):
+    return trained_run("cnn_classifier")
 
 
 def test_spec_evaluation_writes_labelled_scores_into_metrics_csv(tmp_path, classifier_run, monkeypatch):
@@ -36,12 +32,9 @@ def test_spec_evaluation_writes_labelled_scores_into_metrics_csv(tmp_path, class
     assert [f for f in os.listdir(tmp_path / "cache") if f.endswith("-statistics.npz")]
 
 
-def test_evaluate_and_stats_commands(tmp_path, classifier_run, monkeypatch):
+def test_evaluate_and_stats_commands(tmp_path, classifier_run, trained_run, monkeypatch):
     monkeypatch.setenv("KSPEC_CACHE_DIR", str(tmp_path / "cache"))
-    run = tmp_path / "dcgan"
-    trained = run_cli("train", os.path.join(SPECS_DIR, "dcgan.yaml"), "--out", run,
-                      "--set", "training.epochs=1", "--set", "training.steps_per_epoch=2")
-    assert trained.exit_code == 0, trained.output
+    run = trained_run("dcgan")
     extractor = ["--extractor-run", classifier_run, "--layer", "dense", "--name", "digits"]
     result = run_cli("evaluate", run, "--metrics", "fid,is,kid", "--samples", 100, *extractor)
     assert result.exit_code == 0, result.output

@@ -10,10 +10,6 @@ import numpy as np
 import pytest
 from support import SPECS_DIR, run_cli
 
-QUICK = ["--set", "training.epochs=1", "--set", "training.steps_per_epoch=2", "--set", "training.samples.every=1",
-         "--set", "training.samples.count=4"]
-
-
 def train(tmp_path, spec, *extra):
     run = tmp_path / spec
     result = run_cli("train", os.path.join(SPECS_DIR, f"{spec}.yaml"), "--out", run, *extra)
@@ -26,8 +22,8 @@ def train(tmp_path, spec, *extra):
     ("dcgan", ["samples_0001.png"]),
     ("aae", ["reconstructions_0001.png", "samples_0001.png"]),
 ])
-def test_generative_spec_trains_and_writes_sample_grids(tmp_path, spec, grids):
-    run = train(tmp_path, spec, *QUICK)
+def test_generative_spec_trains_and_writes_sample_grids(trained_run, spec, grids):
+    run = trained_run(spec)
     assert sorted(os.listdir(run / "samples")) == grids
     state = json.loads((run / "checkpoints" / "state.json").read_text())
     assert state["epoch"] == 1 and state["checkpoint"] == "epoch-0001.weights.h5"
@@ -38,8 +34,8 @@ def test_generative_spec_trains_and_writes_sample_grids(tmp_path, spec, grids):
     assert expected <= set(header)
 
 
-def test_sample_is_reproducible_and_interpolate_writes_a_row(tmp_path):
-    run = train(tmp_path, "vae", *QUICK)
+def test_sample_is_reproducible_and_interpolate_writes_a_row(tmp_path, trained_run):
+    run = trained_run("vae")
     digests = []
     for name in ("a.png", "b.png"):
         result = run_cli("sample", run, "-n", 9, "-o", tmp_path / name, "--seed", 4)
@@ -67,8 +63,8 @@ print(images.shape, float(tf.reduce_min(images)), float(tf.reduce_max(images)))
 """
 
 
-def test_exported_generator_samples_in_plain_tensorflow(tmp_path):
-    run = train(tmp_path, "dcgan", "--set", "training.epochs=1", "--set", "training.steps_per_epoch=2")
+def test_exported_generator_samples_in_plain_tensorflow(tmp_path, trained_run):
+    run = trained_run("dcgan")
     result = run_cli("export", run, "-o", tmp_path / "generator")
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "generator" / "kspec.json").read_text())["role"] == "generator"
@@ -99,8 +95,8 @@ def test_generative_run_resumes_to_the_full_epoch_count(tmp_path):
     assert points.shape == (50, 2) and np.isfinite(points).all()
 
 
-def test_sample_of_a_supervised_run_says_what_it_needs(tmp_path):
-    run = train(tmp_path, "cnn_classifier", "--set", "training.epochs=1", "--set", "data.args.limit=100")
+def test_sample_of_a_supervised_run_says_what_it_needs(tmp_path, trained_run):
+    run = trained_run("cnn_classifier")
     result = run_cli("sample", run, "-o", tmp_path / "x.png")
     assert result.exit_code == 1
     assert result.stderr.strip() == f"RUN_DIR: {run} trained a `supervised` model; sampling needs a vae, gan or aae run"
