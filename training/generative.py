@@ -35,7 +35,8 @@ def build_compiled_trainer(spec, config, models=None):
     models = models or builder.build(spec)
     options = dict(config.trainer_options)
     options.setdefault("seed", config.seed)
-    trainer = build_trainer(config.trainer, trainer_models(spec, config, models), options, path="training.trainer")
+    trainer = build_trainer(config.trainer, trainer_models(spec, config, models), options,
+                            marks=_trainer_marks(spec, config))
     arguments = {}
     for name in inspect.signature(trainer.compile).parameters:
         if name not in _OPTIMIZER_ROLES:
@@ -47,6 +48,12 @@ def build_compiled_trainer(spec, config, models=None):
         arguments[name] = keras_optimizer(chosen or config.optimizer, config.learning_rate_schedule)
     trainer.compile(**arguments, jit_compile=config.jit_compile)
     return trainer, models
+
+
+def _trainer_marks(spec, config):
+    """The spec's own mapping of `training.trainer.NAME` (it knows the file positions of the options)."""
+    section = (spec.training or {}).get("trainer")
+    return section.get(config.trainer) if isinstance(section, dict) else None
 
 
 def _value_range(info):

@@ -5,7 +5,8 @@ import importlib
 
 import pytest
 
-MODULES = ["build", "gan_losses", "vae_losses", "priors", "gradients", "batches", "interpolation", "sample_grid", "vae", "gan", "aae"]
+MODULES = ["build", "gan_losses", "vae_losses", "priors", "gradients", "batches", "interpolation", "sample_grid", "vae", "gan", "aae",
+           "diff_augment", "spectral_norm"]
 
 
 @pytest.mark.parametrize("name", MODULES)
