@@ -39,7 +39,7 @@ def epoch_times(spec, evaluation, epochs, cache_dir):
     from kspec.data import load_arrays, load_data
     from kspec.training.config import TrainingConfig
     from kspec.training.evaluation import metric_callbacks
-    from kspec.training.generative import _value_range, build_compiled_trainer
+    from kspec.training.trainer_from_spec import build_compiled_trainer
 
     config = TrainingConfig.from_spec(spec)
     keras.utils.set_random_seed(0)
@@ -50,7 +50,7 @@ def epoch_times(spec, evaluation, epochs, cache_dir):
     if evaluation:
         os.environ["KSPEC_CACHE_DIR"] = cache_dir
         real = load_arrays(spec.data, seed=0).train.inputs
-        callbacks = metric_callbacks(spec, evaluation, trainer, real, _value_range(data.info))
+        callbacks = metric_callbacks(spec, evaluation, trainer, real, data.info.normalization.output_range)
     # The timer wraps the metric callbacks: it starts before them and stops after them.
     order = [_Start(timer), *callbacks, _Stop(timer)]
     trainer.fit(data.train, epochs=epochs, callbacks=order, verbose=0, shuffle=False)

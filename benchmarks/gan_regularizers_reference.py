@@ -40,7 +40,7 @@ def train_all(out, epochs):
                 command += ["--set", override]
             print(" ".join(command), flush=True)
             start = time.perf_counter()
-            subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+            subprocess.run([sys.executable, "-m", "kspec.cli", *command[1:]], check=True, stdout=subprocess.DEVNULL)
             times[os.path.basename(run)] = {"seconds": round(time.perf_counter() - start, 1),
                                             "load": os.getloadavg()}
             os.makedirs(out, exist_ok=True)

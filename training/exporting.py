@@ -66,7 +66,7 @@ def export_run(run_dir, output, *, model_name=None, export_format="saved_model",
 def _export_generative(run, output, *, name, export_format, checkpoint):
     """The sampler (decoder or generator, its moving average when the GAN keeps one) or another role's model."""
     from kspec.export import export_model
-    from kspec.training.generative import SAMPLER_ROLE, load_trained, trainer_models
+    from kspec.training.trainer_from_spec import SAMPLER_ROLE, load_trained, trainer_models
 
     trainer, models, spec, config = load_trained(run.path, checkpoint)
     roles = trainer_models(spec, config, models)

@@ -88,7 +88,7 @@ def test_generative_run_resumes_to_the_full_epoch_count(tmp_path):
     assert json.loads((run / "checkpoints" / "state.json").read_text())["epoch"] == 2
     with open(run / "metrics.csv") as stream:
         assert [line.split(",")[0] for line in stream.read().splitlines()] == ["epoch", "0", "1"]
-    from kspec.training.generative import load_trained
+    from kspec.training.trainer_from_spec import load_trained
 
     trainer = load_trained(str(run))[0]
     assert int(trainer.d_optimizer.iterations) == 6 and int(trainer.g_optimizer.iterations) == 6
