@@ -147,3 +147,28 @@ def test_evaluate_with_unknown_metric_or_without_inception_weights_is_one_line(t
     assert result.exit_code == 1
     assert len(result.stderr.strip().splitlines()) == 1
     assert "kspec never downloads them" in result.stderr
+
+
+def test_the_training_modules_import_each_other_without_cycles():
+    import ast
+
+    from support import REPO
+
+    directory = os.path.join(REPO, "training")
+    graph = {}
+    for file in sorted(os.listdir(directory)):
+        if file.endswith(".py"):
+            tree = ast.parse(open(os.path.join(directory, file), encoding="utf-8").read())
+            imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+            graph[f"kspec.training.{file[:-3]}"] = {m for m in imported if m.startswith("kspec.training.")}
+
+    def cycle_from(module, path):
+        if module in path:
+            return path[path.index(module):] + [module]
+        for imported in sorted(graph.get(module, ())):
+            found = cycle_from(imported, path + [module])
+            if found:
+                return found
+        return None
+
+    assert [cycle_from(module, []) for module in graph if cycle_from(module, [])] == []
