@@ -223,6 +223,7 @@ class GAN(keras.Model):
         # `cond` runs the double backward pass only on the steps that use it.
         value = ops.cond(due, penalty, lambda: ops.zeros((), dtype=real_images.dtype))
         return ops.where(due, self.r1_gamma / 2 * self.r1_interval, 0.0), value
+
     # -- Generating ---------------------------------------------------------------------------------------------
 
     def generate(self, n, labels=None, training=False):
@@ -297,7 +298,10 @@ class GAN(keras.Model):
             # Steps that lazy R1 skips have weight 0 and do not count in the average.
             applied = ops.cast(d_terms["r1_weight"] > 0, "float32")
             self.r1_penalty_tracker.update_state(d_terms["r1_penalty"], sample_weight=applied)
-        return {m.name: m.result() for m in self.metrics}
+        logs = {m.name: m.result() for m in self.metrics}
+        if "r1_penalty" not in d_terms:
+            logs.pop("r1_penalty", None)  # validation does not compute R1: no `val_r1_penalty` of 0
+        return logs
 
 
 def _as_model_labels(labels, model, num_classes):
