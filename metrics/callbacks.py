@@ -86,7 +86,33 @@ class GenerativeMetric(keras.callbacks.Callback):
         return {}
 
 
-class FID(GenerativeMetric):
+class ReferenceMetric(GenerativeMetric):
+    """Base of the metrics that compare generated images with real ones (FID, KID, the k-NN metrics).
+
+    The real side (feature statistics for FID, features for the others) is computed once, at the start of
+    training, and cached on disk under the data id and the extractor, so metrics on the same data share it.
+    """
+
+    #: True: the real side is `FeatureStatistics` (FID); False: the real features themselves.
+    uses_statistics = False
+
+    def __init__(self, sample_fn, real_data, extractor, num_samples=1000, every=1, data_id=None, cache_dir=None, seed=0,
+                 spec_sha256=None):
+        super().__init__(sample_fn, extractor, num_samples=num_samples, every=every, seed=seed, spec_sha256=spec_sha256)
+        self.real_data = real_data
+        self.data_id = data_id
+        self.cache_dir = cache_dir
+        self.reference = None
+
+    def on_train_begin(self, logs=None):
+        # Computed here so a wrong data set or extractor fails before the first epoch, not after it.
+        if self.reference is None:
+            load = reference_statistics if self.uses_statistics else reference_features
+            self.reference = load(self.real_data, self.extractor, self.data_id, self.cache_dir)
+            self.reference_sha256 = reference_sha256(self.real_data)
+
+
+class FID(ReferenceMetric):
     """Logs the Fréchet distance of generated samples to real data (`fid`, or `fd_<extractor>`).
 
     Args:
@@ -115,19 +141,7 @@ class FID(GenerativeMetric):
 
     metric = "fid"
 
-    def __init__(self, sample_fn, real_data, extractor, num_samples=1000, every=1, data_id=None, cache_dir=None, seed=0,
-                 spec_sha256=None):
-        super().__init__(sample_fn, extractor, num_samples=num_samples, every=every, seed=seed, spec_sha256=spec_sha256)
-        self.real_data = real_data
-        self.data_id = data_id
-        self.cache_dir = cache_dir
-        self.reference = None
-
-    def on_train_begin(self, logs=None):
-        # Computed here so a wrong data set or extractor fails before the first epoch, not after it.
-        if self.reference is None:
-            self.reference = reference_statistics(self.real_data, self.extractor, self.data_id, self.cache_dir)
-            self.reference_sha256 = reference_sha256(self.real_data)
+    uses_statistics = True
 
     def score(self, images):
         self.on_train_begin()
@@ -135,28 +149,7 @@ class FID(GenerativeMetric):
         return frechet_score(self.reference, generated, name=self.name)
 
 
-class RealFeaturesMetric(GenerativeMetric):
-    """Base of the metrics that compare generated features with the features of real images (KID, k-NN).
-
-    The real features are computed once (at the start of training) and cached on disk under the data id and
-    the extractor, so KID, precision, recall, density and coverage on the same data share them.
-    """
-
-    def __init__(self, sample_fn, real_data, extractor, num_samples=1000, every=1, data_id=None, cache_dir=None, seed=0,
-                 spec_sha256=None):
-        super().__init__(sample_fn, extractor, num_samples=num_samples, every=every, seed=seed, spec_sha256=spec_sha256)
-        self.real_data = real_data
-        self.data_id = data_id
-        self.cache_dir = cache_dir
-        self.reference = None
-
-    def on_train_begin(self, logs=None):
-        if self.reference is None:
-            self.reference = reference_features(self.real_data, self.extractor, self.data_id, self.cache_dir)
-            self.reference_sha256 = reference_sha256(self.real_data)
-
-
-class KID(RealFeaturesMetric):
+class KID(ReferenceMetric):
     """Logs the Kernel Inception Distance of generated samples to real data (`kid`, or `kid_<extractor>`).
 
     Unbiased at any sample count, so it is the metric for small `num_samples`.
@@ -195,7 +188,7 @@ class KID(RealFeaturesMetric):
         return {"subsets": self.subsets, "subset_size": self.subset_size}
 
 
-class ManifoldMetric(RealFeaturesMetric):
+class ManifoldMetric(ReferenceMetric):
     """Base of the k-NN metrics (Kynkäänniemi et al. 2019; Naeem et al. 2020) against real features.
 
     Args:

@@ -22,6 +22,7 @@ import numpy as np
 
 from kspec.errors import SpecError
 from kspec.metrics.score import Score
+from kspec.metrics.statistics import as_feature_array
 
 METRICS = ("precision", "recall", "density", "coverage")
 DEFAULT_K = 3
@@ -45,7 +46,7 @@ def nearest_neighbor_radii(features, k=DEFAULT_K, block_rows=None):
     >>> nearest_neighbor_radii(np.array([[0.0], [1.0], [3.0]]), k=1).tolist()
     [1.0, 1.0, 2.0]
     """
-    features = _features(features, "features")
+    features = as_feature_array(features, "features")
     _check_k(k, features.shape[0], "features")
     return np.sqrt(_squared_radii(_Distances(features, features, block_rows), k))
 
@@ -74,8 +75,8 @@ def precision_recall_density_coverage(real_features, generated_features, k=DEFAU
     >>> scores["precision"], scores["recall"], scores["coverage"], round(scores["density"], 4)  # (k + 1) / k
     (1.0, 1.0, 1.0, 1.3333)
     """
-    real = _features(real_features, "real_features")
-    generated = _features(generated_features, "generated_features")
+    real = as_feature_array(real_features, "real_features")
+    generated = as_feature_array(generated_features, "generated_features")
     if real.shape[1] != generated.shape[1]:
         raise SpecError(f"feature sets must have the same dimension. Received: {real.shape[1]} (real) and "
                         f"{generated.shape[1]} (generated)")
@@ -172,12 +173,3 @@ def _check_k(k, count, argument):
         raise SpecError(f"`k` must be a positive integer. Received: k={k!r}")
     if count <= k:
         raise SpecError(f"k-NN radii with k={k} need more than {k} samples in `{argument}`. Received: {count}")
-
-
-def _features(value, argument):
-    array = np.asarray(value, dtype=np.float64)
-    if array.ndim != 2:
-        raise SpecError(f"`{argument}` must be a 2-D array (samples, dim). Received: shape={array.shape}")
-    if not np.all(np.isfinite(array)):
-        raise SpecError(f"`{argument}` contains NaN or infinite values")
-    return array

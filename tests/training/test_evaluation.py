@@ -25,7 +25,7 @@ def test_spec_evaluation_writes_labelled_scores_into_metrics_csv(tmp_path, class
         "train", os.path.join(SPECS_DIR, "vae.yaml"), "--out", run,
         "--set", "training.epochs=2", "--set", "training.steps_per_epoch=2", "--set", "training.samples.every=5",
         "--set", f"training.evaluation={{extractor: {{run: {classifier_run}, layer: dense, name: digits}}, "
-                 "metrics: [fid, inception_score], every: 1, samples: 64}")
+                 "metrics: [fid, inception_score, precision], every: 1, samples: 64}")
     assert result.exit_code == 0, result.output
     with open(run / "metrics.csv", newline="") as stream:
         rows = list(csv.DictReader(stream))
@@ -33,12 +33,13 @@ def test_spec_evaluation_writes_labelled_scores_into_metrics_csv(tmp_path, class
     for row in rows:
         assert float(row["fd_digits"]) > 0
         assert 1.0 <= float(row["is_digits"]) <= 10.0
+        assert 0.0 <= float(row["precision_digits"]) <= 1.0
     # Real-data statistics are computed once and cached on disk.
     assert [f for f in os.listdir(tmp_path / "cache") if f.endswith("-statistics.npz")]
     # The side file holds each CSV score with its protocol, under the CSV's column name.
     records = json.loads((run / "scores.json").read_text())["scores"]
-    assert [(r["epoch"], r["name"]) for r in records] == [(0, "fd_digits"), (0, "is_digits"), (1, "fd_digits"),
-                                                          (1, "is_digits")]
+    assert [(r["epoch"], r["name"]) for r in records] == [
+        (epoch, name) for epoch in (0, 1) for name in ("fd_digits", "is_digits", "precision_digits")]
     assert [r["value"] for r in records if r["name"] == "fd_digits"] == [float(row["fd_digits"]) for row in rows]
     protocol = records[0]["protocol"]
     record = json.loads((run / "run.json").read_text())
