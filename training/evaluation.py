@@ -154,7 +154,7 @@ def metric_callbacks(spec, evaluation, trainer, real_images, value_range, run=No
 
 
 def evaluate_run(run_dir, metrics=DEFAULT_METRICS, samples=1000, extractor=None, seed=0, checkpoint="last",
-                 reference="train", k=None):
+                 reference="train", k=3):
     """Scores a generative run's samples against its data: returns `{label: Score}`, each with its protocol.
 
     Args:
@@ -166,10 +166,10 @@ def evaluate_run(run_dir, metrics=DEFAULT_METRICS, samples=1000, extractor=None,
         seed: seed of the latent draw and of the metrics' randomness.
         checkpoint: `last` or `best`.
         reference: the part of the run's data scored against: `train`, or `validation` (held out from training).
-        k: neighbourhood size of precision, recall, density and coverage (default 3).
+        k: neighbourhood size of precision, recall, density and coverage.
     """
     from kspec.data import load_arrays
-    from kspec.metrics.evaluation import DEFAULT_K, evaluate
+    from kspec.metrics.evaluation import evaluate
     from kspec.training.run_directory import RunDirectory
     from kspec.training.trainer_from_spec import load_trained
 
@@ -188,7 +188,7 @@ def evaluate_run(run_dir, metrics=DEFAULT_METRICS, samples=1000, extractor=None,
     generated = ranged.adapt(trainer.sample(samples, seed=seed), value_range)
     spec_sha256 = RunDirectory.open(run_dir).record().get("spec_hash")
     return evaluate(generated, ranged.extractor, real=real, metrics=tuple(metrics), seed=seed,
-                    k=DEFAULT_K if k is None else k, spec_sha256=spec_sha256)
+                    k=k, spec_sha256=spec_sha256)
 
 
 def write_scores(scores, output, **where):
