@@ -8,7 +8,10 @@ so each regularized rate is divided by the plain rate of the same repetition. Re
 process's CPU time (steadier on a shared machine): the median rate of each trainer and the median of its paired
 ratios to plain (< 1: slower than plain; 0.5: twice the time per step).
 
-Run: nice -n 10 python benchmarks/bench_gan_regularizers.py [--steps 20] [--repeats 7] [--batch-size 64]
+With `--threads 1` TensorFlow runs each op on one thread: on a machine shared by many jobs the CPU time then
+counts the work of the step rather than threads waiting for cores.
+
+Run: nice -n 10 python benchmarks/bench_gan_regularizers.py [--steps 20] [--repeats 7] [--batch-size 64] [--threads 1]
 """
 
 import argparse
@@ -55,11 +58,15 @@ def main():
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=0, help="TensorFlow intra- and inter-op threads (0: its default).")
     args = parser.parse_args()
+    if args.threads:
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     images = np.random.default_rng(0).uniform(-1, 1, size=(args.batch_size * 8, 28, 28, 1)).astype("float32")
     dataset = tf.data.Dataset.from_tensor_slices(images).batch(args.batch_size, drop_remainder=True).repeat().prefetch(2)
     print(f"keras {keras.__version__}, tensorflow {tf.__version__}, batch {args.batch_size}, {args.steps} steps x "
-          f"{args.repeats} repetitions; load averages at start {os.getloadavg()}")
+          f"{args.repeats} repetitions, threads {args.threads or 'default'}; load averages at start {os.getloadavg()}")
 
     trainers = {name: from_spec(overrides) for name, overrides in CONFIGURATIONS.items()}
     for trainer in trainers.values():
