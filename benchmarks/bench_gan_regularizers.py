@@ -5,8 +5,8 @@ trainer and optimizers from the spec). All see the same random images in [-1, 1]
 Each repetition times one `fit` epoch of `--steps` steps of every trainer, in an order rotated from repetition to
 repetition, after a warm-up epoch per trainer that traces its step; the plain trainer runs in every repetition,
 so each regularized rate is divided by the plain rate of the same repetition. Reported, by wall clock and by this
-process's CPU time (steadier on a shared machine): the median rate of each trainer and the median of its paired
-ratios to plain (< 1: slower than plain; 0.5: twice the time per step).
+process's CPU time (steadier on a shared machine): the median rate of each trainer and the median (and range) of
+its paired ratios to plain (< 1: slower than plain; 0.5: twice the time per step).
 
 With `--threads 1` TensorFlow runs each op on one thread: on a machine shared by many jobs the CPU time then
 counts the work of the step rather than threads waiting for cores.
@@ -84,9 +84,9 @@ def main():
     for clock, unit in (("wall", "steps/s"), ("cpu", "steps/CPU-s")):
         plain = rates["plain"][clock]
         for name in names:
-            paired = statistics.median(r / p for r, p in zip(rates[name][clock], plain))
+            ratios = sorted(r / p for r, p in zip(rates[name][clock], plain))
             print(f"{clock:4s}  {name:14s} median {statistics.median(rates[name][clock]):6.2f} {unit:11s}  "
-                  f"median paired ratio to plain {paired:.3f}")
+                  f"median paired ratio to plain {statistics.median(ratios):.3f} (range {ratios[0]:.3f}-{ratios[-1]:.3f})")
 
 
 if __name__ == "__main__":
