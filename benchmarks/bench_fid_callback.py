@@ -29,7 +29,7 @@ class Configuration:
         from kspec.data import load_arrays, load_data
         from kspec.training.config import TrainingConfig
         from kspec.training.evaluation import metric_callbacks
-        from kspec.training.generative import _value_range, build_compiled_trainer
+        from kspec.training.trainer_from_spec import build_compiled_trainer
 
         config = TrainingConfig.from_spec(spec)
         keras.utils.set_random_seed(0)
@@ -38,7 +38,7 @@ class Configuration:
         self.callbacks = []
         if evaluation:
             real = load_arrays(spec.data, seed=0).train.inputs
-            self.callbacks = metric_callbacks(spec, evaluation, self.trainer, real, _value_range(self.data.info))
+            self.callbacks = metric_callbacks(spec, evaluation, self.trainer, real, self.data.info.normalization.output_range)
         self.epochs_done = 0
 
     def train_cycle(self, epochs):

@@ -174,7 +174,7 @@ def from_spec(name, jit):
     """The trainer `kspec train specs/NAME` builds: models from the spec, trainer and optimizers from training:."""
     from kspec import builder
     from kspec.training.config import TrainingConfig
-    from kspec.training.generative import build_compiled_trainer
+    from kspec.training.trainer_from_spec import build_compiled_trainer
 
     spec = builder.load_spec(os.path.join(REPO, "specs", name), overrides=[f"training.jit_compile={str(jit).lower()}"]
                              if jit != "auto" else [])

@@ -12,6 +12,21 @@ import numpy as np
 from kspec.errors import SpecError
 
 
+def as_feature_array(value, argument):
+    """`value` as a float64 `(samples, dim)` array of finite features; a `SpecError` naming `argument` otherwise.
+
+    Example:
+    >>> as_feature_array([[1, 2], [3, 4]], "features").dtype
+    dtype('float64')
+    """
+    array = np.asarray(value, dtype=np.float64)
+    if array.ndim != 2:
+        raise SpecError(f"`{argument}` must be a 2-D array (samples, dim). Received: shape={array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise SpecError(f"`{argument}` contains NaN or infinite values")
+    return array
+
+
 class FeatureStatistics:
     """Running count, mean and scatter matrix of d-dimensional features.
 

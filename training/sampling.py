@@ -3,7 +3,7 @@
 import numpy as np
 
 from kspec.errors import SpecError
-from kspec.training.generative import load_trained
+from kspec.training.trainer_from_spec import load_trained
 
 
 def sample_grid(run_dir, count, output, *, seed=0, checkpoint="last"):
