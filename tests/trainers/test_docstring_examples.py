@@ -5,7 +5,8 @@ import importlib
 
 import pytest
 
-MODULES = ["build", "gan_losses", "vae_losses", "priors", "gradients", "batches", "interpolation", "sample_grid", "vae", "gan", "aae"]
+MODULES = ["build", "gan_losses", "vae_losses", "priors", "gradients", "batches", "interpolation", "sample_grid", "vae", "gan", "aae",
+           "cyclegan", "pix2pix", "image_pool", "linear_decay", "translation_losses", "translation_grid"]
 
 
 @pytest.mark.parametrize("name", MODULES)
