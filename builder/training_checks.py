@@ -13,7 +13,7 @@ from kspec.errors import Problem, SpecError
 from kspec.registry import normalize_name
 
 SUPERVISED = "supervised"
-GENERATIVE_TRAINERS = ("vae", "gan", "aae")
+GENERATIVE_TRAINERS = ("vae", "gan", "aae", "cyclegan", "pix2pix")
 
 
 def split_call(value):

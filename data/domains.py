@@ -19,7 +19,7 @@ import numpy as np
 from kspec.data.arguments import mark_of_value
 from kspec.data.examples import Examples
 from kspec.data.normalization import Normalization
-from kspec.errors import SpecError
+from kspec.errors import Problem, SpecError
 
 PAIRED, UNPAIRED = "translation", "unpaired_translation"
 
@@ -165,3 +165,81 @@ def _balanced(a, b, rng):
         return np.concatenate([images, images[np.sort(extra)]]) if len(extra) else images
 
     return stretched(a), stretched(b)
+
+
+# Which image each translation role takes or makes: (inputs or outputs, index, domain).
+TRANSLATION_ROLES = {
+    "cyclegan": {"generator_ab": [("input", 0, "A"), ("output", 0, "B")],
+                 "generator_ba": [("input", 0, "B"), ("output", 0, "A")],
+                 "discriminator_a": [("input", 0, "A")],
+                 "discriminator_b": [("input", 0, "B")]},
+    "pix2pix": {"generator": [("input", 0, "A"), ("output", 0, "B")],
+                "discriminator": [("input", 0, "A"), ("input", 1, "B")]},
+}
+
+
+def translation_data_problems(info, trainer, models, graphs):
+    """Pre-flight check of two-domain data against the translation models: one `Problem` per mismatch.
+
+    Every model input and output that holds an image of domain A or B is compared with the data's images of
+    that domain (`info.input_shape` for A, `info.target_shape` for B), before anything is trained or written.
+
+    Args:
+        info: the `DataInfo` of the loaded data.
+        trainer: `cyclegan` or `pix2pix`.
+        models: role -> built `keras.Model` (e.g. `{"generator_ab": ..., ...}`).
+        graphs: role -> the spec's `ModelGraph` of that model, for the file position of the input or output.
+
+    Returns:
+        A list of `kspec.errors.Problem` (empty when everything fits), each at the model input or output node
+        in the spec, saying what the data holds and what to change.
+
+    Example:
+    >>> from kspec.data.pipeline import DataInfo
+    >>> from kspec.data.normalization import Normalization
+    >>> info = DataInfo("digit_domains", "translation", (8, 8, 1), "float32", (8, 8, 1), "float32", None, 4, 0, 4,
+    ...                 Normalization("none"))
+    >>> translation_data_problems(info, "cyclegan", {}, {})
+    []
+    """
+    if info.task not in (PAIRED, UNPAIRED):
+        return [Problem(f"the `{trainer}` trainer translates images between two domains, but data source "
+                        f"`{info.source}` gives {info.task} data; use a two-domain source (digit_domains, "
+                        "image_directory with `layout: cyclegan` or `side_by_side`, npz with `task: translation`)",
+                        "data.source")]
+    shapes = {"A": tuple(info.input_shape), "B": tuple(info.target_shape)}
+    problems = []
+    for role, uses in TRANSLATION_ROLES.get(trainer, {}).items():
+        if role not in models:
+            continue
+        model, graph = models[role], graphs[role]
+        for kind, index, domain in uses:
+            tensors = model.inputs if kind == "input" else model.outputs
+            expected = tuple(tensors[index].shape[1:])
+            actual = shapes[domain]
+            if len(expected) == len(actual) and all(e is None or e == a for e, a in zip(expected, actual)):
+                continue
+            if kind == "input":
+                spec_input = graph.inputs[index]
+                path, mark = f"models.{graph.name}.inputs.{spec_input.name}", spec_input.mark
+                what = f"input `{spec_input.name}` takes images of domain {domain}"
+            else:
+                node = graph.node(graph.outputs[index])
+                path, mark = node.path, node.mark
+                what = f"output `{node.name}` makes images of domain {domain}"
+            problems.append(Problem(f"{what} of shape {_shape(expected)}, but the data's domain {domain} images are "
+                                    f"{_shape(actual)}; {_hint(kind, expected, actual)}", path, mark))
+    return problems
+
+
+def _shape(shape):
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
+
+
+def _hint(kind, expected, actual):
+    if len(expected) == 3 and len(actual) == 3 and expected[:2] == actual[:2]:
+        if kind == "output":
+            return f"give the last layer {actual[2]} filters, one per channel of the data"
+        return ("make the channels agree: `color_mode` of image_directory (grayscale 1, rgb 3), or this input's "
+                "last size")
+    return "make the sizes agree: the source's `size` argument, or the model's image size"

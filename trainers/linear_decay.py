@@ -13,12 +13,16 @@ def decay_factor(epoch, epochs, decay_epochs):
     """The multiplier of the learning rate in `epoch` (0-based) of `epochs`, decaying over the last `decay_epochs`.
 
     It is 1 until the decay starts and then falls by `1 / (decay_epochs + 1)` per epoch, so the last epoch
-    runs at `1 / (decay_epochs + 1)` of the rate: the rule of the CycleGAN reference implementation.
+    runs at `1 / (decay_epochs + 1)` of the rate: the rule of the CycleGAN reference implementation. A run
+    shorter than `decay_epochs` decays over all its epochs.
 
     Example:
     >>> [round(decay_factor(epoch, 6, 3), 2) for epoch in range(6)]
     [1.0, 1.0, 1.0, 0.75, 0.5, 0.25]
+    >>> [round(decay_factor(epoch, 2, 10), 2) for epoch in range(2)]
+    [0.67, 0.33]
     """
+    decay_epochs = min(decay_epochs, epochs)
     constant = epochs - decay_epochs
     return 1.0 - max(0, epoch + 1 - constant) / float(decay_epochs + 1)
 

@@ -1,5 +1,5 @@
-"""`kspec train` for generative specs: the trainer named in `training.trainer` (vae, gan, aae) around the
-spec's models, its optimizers, sample grids, and weights-only checkpoints.
+"""`kspec train` for generative specs: the trainer named in `training.trainer` (vae, gan, aae, cyclegan,
+pix2pix) around the spec's models, its optimizers, sample grids, and weights-only checkpoints.
 
 Trainers are rebuilt from the spec and their weights (and optimizer state) loaded, rather than deserialized:
 the same function builds them for training, resuming, sampling and export.
@@ -18,7 +18,7 @@ from kspec.training.run_directory import RunDirectory
 _OPTIMIZER_ROLES = {"optimizer": None, "d_optimizer": "discriminator", "g_optimizer": "generator",
                     "ae_optimizer": "autoencoder"}
 # The model `kspec export` and `kspec sample` use by default.
-SAMPLER_ROLE = {"vae": "decoder", "gan": "generator", "aae": "decoder"}
+SAMPLER_ROLE = {"vae": "decoder", "gan": "generator", "aae": "decoder", "cyclegan": "generator_ab", "pix2pix": "generator"}
 
 
 def trainer_models(spec, config, models):
@@ -54,6 +54,35 @@ def _value_range(info):
     return {"unit": (0.0, 1.0), "symmetric": (-1.0, 1.0)}.get(method)
 
 
+def _first_pairs(dataset, count):
+    """The first `count` (a, b) pairs of a two-domain dataset, as two numpy arrays."""
+    import numpy as np
+
+    parts = []
+    for a, b in dataset:
+        parts.append((np.asarray(a), np.asarray(b)))
+        if sum(len(p[0]) for p in parts) >= count:
+            break
+    return tuple(np.concatenate([p[i] for p in parts])[:count] for i in (0, 1))
+
+
+def check_translation_data(spec, config, info, models):
+    """Raises a `SpecError` when two-domain data and the translation models do not fit (see
+    `kspec.data.domains.translation_data_problems`), before a run directory is made."""
+    from kspec.data.domains import PAIRED, TRANSLATION_ROLES, UNPAIRED, translation_data_problems
+
+    if config.trainer not in TRANSLATION_ROLES:
+        if info.task in (PAIRED, UNPAIRED):
+            raise SpecError(f"data source `{info.source}` gives images of two domains, which the `{config.trainer}` "
+                            "trainer does not take; use the `cyclegan` or `pix2pix` trainer", "training.trainer")
+        return
+    roles = trainer_models(spec, config, models)
+    names = {role: (config.models or {}).get(role, role) for role in roles}
+    problems = translation_data_problems(info, config.trainer, roles, {r: spec.models[n] for r, n in names.items()})
+    if problems:
+        raise SpecError(problems)
+
+
 def _first_images(dataset, count):
     import numpy as np
 
@@ -76,16 +105,24 @@ def train(spec, *, out=None, resume=None, verbose="auto"):
     config = TrainingConfig.from_spec(spec)
     keras.utils.set_random_seed(config.seed)
     trainer, models = build_compiled_trainer(spec, config)
+    # Data first: a data problem is reported before a run directory exists.
+    data = load_data(spec.data, batch_size=config.batch_size, seed=config.seed)
+    check_translation_data(spec, config, data.info, models)
     size = sum(m.count_params() for m in models.values())
     run = resume or RunDirectory.create(spec, out, required_bytes=int(size * 4 * 3 * 2 * 1.2) + 2**20)
-    data = load_data(spec.data, batch_size=config.batch_size, seed=config.seed)
     initial_epoch = restore(trainer, run) if resume else 0
 
     validation = data.validation if type(trainer).test_step is not keras.Model.test_step else None
     callbacks = [keras.callbacks.TensorBoard(log_dir=run.log_dir)]
     sampler = trainer_models(spec, config, models)[SAMPLER_ROLE[config.trainer]]
-    if len(sampler.outputs[0].shape) in (3, 4):  # images: (batch, height, width[, channels])
-        samples = config.samples
+    samples = config.samples
+    if hasattr(trainer, "translation_rows"):  # image-to-image: rows A | G(A) | ... of validation images
+        from kspec.trainers.translation_grid import TranslationGrid
+
+        a_images, b_images = _first_pairs(data.validation or data.train, samples.get("count", 8))
+        callbacks.append(TranslationGrid(run.samples_dir, a_images, b_images, log_dir=run.log_dir,
+                                         value_range=_value_range(data.info), every=samples.get("every", 1)))
+    elif len(sampler.outputs[0].shape) in (3, 4):  # images: (batch, height, width[, channels])
         callbacks.append(SampleGrid(
             run.samples_dir,
             num_samples=samples.get("count", 64),

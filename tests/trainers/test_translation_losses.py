@@ -40,6 +40,7 @@ def test_mean_absolute_error_averages_over_pixels_and_channels():
     (4, 0, [1, 1, 1, 1]),
     (4, 2, [1, 1, 2 / 3, 1 / 3]),
     (3, 3, [3 / 4, 2 / 4, 1 / 4]),
+    (2, 10, [2 / 3, 1 / 3]),  # a run shorter than the decay decays over all its epochs
     (200, 100, None),  # the paper: 100 epochs at the full rate, the last at 1/101 of it
 ])
 def test_decay_factor_is_constant_then_linear(epochs, decay_epochs, factors):
