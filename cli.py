@@ -153,6 +153,24 @@ def interpolate(run_dir, steps, output, seed, from_data, checkpoint):
     click.echo(f"wrote {path}")
 
 
+@main.command()
+@click.argument("run_dir", type=click.Path(file_okay=False, exists=True))
+@click.option("--input", "input_path", required=True, type=click.Path(exists=True),
+              help="A directory of image files, or an .npz whose array `inputs` (or only array) holds images.")
+@click.option("-o", "--output", required=True, type=click.Path(),
+              help="A directory for one PNG per image, or a file ending in .npz (array `outputs`).")
+@click.option("--direction", type=click.Choice(["ab", "ba"]), default="ab", show_default=True,
+              help="ab: A -> B (generator_ab, or pix2pix's generator); ba: B -> A (CycleGAN's generator_ba).")
+@click.option("--checkpoint", type=click.Choice(["best", "last"]), default="last", show_default=True)
+@_reports_spec_errors
+def translate(run_dir, input_path, output, direction, checkpoint):
+    """Translate images with a trained CycleGAN or pix2pix run (same input, same output)."""
+    from kspec.training.translate import translate_run
+
+    count = translate_run(run_dir, input_path, output, direction=direction, checkpoint=checkpoint)
+    click.echo(f"translated {count} image{'s' if count != 1 else ''} ({direction}) to {output}")
+
+
 def _extractor_options(extractor_run, layer, name, inception_weights):
     if inception_weights:
         return {"inception": inception_weights}

@@ -225,7 +225,7 @@ def translation_data_problems(info, trainer, models, graphs):
                 what = f"input `{spec_input.name}` takes images of domain {domain}"
             else:
                 node = graph.node(graph.outputs[index])
-                path, mark = node.path, node.mark
+                path, mark = node.where(), node.mark
                 what = f"output `{node.name}` makes images of domain {domain}"
             problems.append(Problem(f"{what} of shape {_shape(expected)}, but the data's domain {domain} images are "
                                     f"{_shape(actual)}; {_hint(kind, expected, actual)}", path, mark))
@@ -239,7 +239,7 @@ def _shape(shape):
 def _hint(kind, expected, actual):
     if len(expected) == 3 and len(actual) == 3 and expected[:2] == actual[:2]:
         if kind == "output":
-            return f"give the last layer {actual[2]} filters, one per channel of the data"
+            return f"give the last layer as many filters as the data has channels ({actual[2]})"
         return ("make the channels agree: `color_mode` of image_directory (grayscale 1, rgb 3), or this input's "
                 "last size")
     return "make the sizes agree: the source's `size` argument, or the model's image size"
