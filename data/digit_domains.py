@@ -62,7 +62,8 @@ def digit_domains(args):
 
     Example:
     >>> from kspec.data.arguments import SourceArguments
-    >>> domains = digit_domains(SourceArguments({"size": 16, "limit": 4, "transform": "invert"}, source="digit_domains"))
+    >>> arguments = SourceArguments({"size": 16, "limit": 4, "transform": "invert"}, source="digit_domains")
+    >>> domains = digit_domains(arguments)
     >>> domains.a.shape, domains.task, float((domains.a + domains.b).min()), float((domains.a + domains.b).max())
     ((4, 16, 16, 1), 'translation', 255.0, 255.0)
     """

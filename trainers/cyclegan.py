@@ -200,8 +200,9 @@ class CycleGAN(keras.Model):
         fake_b))` with the unweighted cycle and identity L1 sums."""
         fake_b = self.generator_ab(real_a, training=training)
         fake_a = self.generator_ba(real_b, training=training)
-        adversarial = (generator_adversarial_loss(self.adversarial_loss, self.discriminator_b(fake_b, training=training))
-                       + generator_adversarial_loss(self.adversarial_loss, self.discriminator_a(fake_a, training=training)))
+        adversarial = (
+            generator_adversarial_loss(self.adversarial_loss, self.discriminator_b(fake_b, training=training))
+            + generator_adversarial_loss(self.adversarial_loss, self.discriminator_a(fake_a, training=training)))
         cycle = (mean_absolute_error(self.generator_ba(fake_b, training=training), real_a)
                  + mean_absolute_error(self.generator_ab(fake_a, training=training), real_b))
         identity = ops.convert_to_tensor(0.0)

@@ -166,3 +166,34 @@ def test_npz_translation_of_grayscale_without_channel_axis_says_how_to_add_it(tm
     assert str(error.value) == ("data.args.x_key: expected images of shape (n, height, width, channels) for "
                                 "translation. Received: inputs of shape (5, 4, 4); set `add_channel_axis: true` "
                                 "for grayscale (n, h, w)")
+
+
+def test_translation_problems_name_each_model_input_that_takes_the_wrong_domain():
+    from kspec import builder
+    from kspec.data.domains import translation_data_problems
+    from kspec.data.normalization import Normalization
+    from kspec.data.pipeline import DataInfo
+    from support import SPECS_DIR
+
+    path = os.path.join(SPECS_DIR, "pix2pix.yaml")
+    spec = builder.load_spec(path)
+    models = builder.build(spec)
+    # Domain B has 3 channels where the spec's models make and take 1.
+    info = DataInfo("npz", "translation", (32, 32, 1), "float32", (32, 32, 3), "float32", None, 8, 2, 4,
+                    Normalization("unit"))
+    problems = translation_data_problems(info, "pix2pix", models, spec.models)
+    with open(path) as stream:
+        lines = stream.read().splitlines()
+    output_line = 1 + next(i for i, line in enumerate(lines) if "{name: translation, conv2d_transpose" in line)
+    input_line = 1 + next(i for i, line in enumerate(lines) if line.strip().startswith("translation: ["))
+    assert [str(p) for p in problems] == [
+        f"{path}:{output_line}:9: models.generator.layers[translation]: output `translation` makes images of domain B of shape "
+        "(32, 32, 1), but the data's domain B images are (32, 32, 3); give the last layer as many filters as the "
+        "data has channels (3)",
+        f"{path}:{input_line}:20: models.discriminator.inputs.translation: input `translation` takes images of domain B of "
+        "shape (32, 32, 1), but the data's domain B images are (32, 32, 3); make the channels agree: `color_mode` "
+        "of image_directory (grayscale 1, rgb 3), or this input's last size",
+    ]
+    fitting = DataInfo("npz", "translation", (32, 32, 1), "float32", (32, 32, 1), "float32", None, 8, 2, 4,
+                       Normalization("unit"))
+    assert translation_data_problems(fitting, "pix2pix", models, spec.models) == []

@@ -21,6 +21,12 @@ QUICK = ["--set", "data.args.limit=40", "--set", "training.epochs=1", "--set", "
 SMALL_CYCLEGAN = ["--set", "params.image_size=16", "--set", "params.residual_blocks=1"]
 
 
+def line_of(spec, text):
+    """The 1-based line of `spec` that starts with `text` (after indentation)."""
+    with open(spec) as stream:
+        return 1 + next(i for i, line in enumerate(stream) if line.strip().startswith(text))
+
+
 def train(path, spec, *extra):
     result = run_cli("train", spec, "--out", path, *QUICK, *extra)
     assert result.exit_code == 0, result.output
@@ -143,12 +149,13 @@ def test_channels_of_the_data_are_checked_against_every_model_before_a_run_exist
     assert result.exit_code == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 6  # two generator inputs, two generator outputs, two discriminator inputs
+    input_line, output_line = line_of(CYCLEGAN, "generator_ab:") + 1, line_of(CYCLEGAN, "- {name: translation")
     assert lines[0] == (
-        f"{CYCLEGAN}:78:21: models.generator_ab.inputs.image: input `image` takes images of domain A of shape "
+        f"{CYCLEGAN}:{input_line}:21: models.generator_ab.inputs.image: input `image` takes images of domain A of shape "
         "(16, 16, 3), but the data's domain A images are (16, 16, 1); make the channels agree: `color_mode` of "
         "image_directory (grayscale 1, rgb 3), or this input's last size")
     assert lines[1] == (
-        f"{CYCLEGAN}:82:9: models.generator_ab.layers[translation]: output `translation` makes images of domain B of "
+        f"{CYCLEGAN}:{output_line}:9: models.generator_ab.layers[translation]: output `translation` makes images of domain B of "
         "shape (16, 16, 3), but the data's domain B images are (16, 16, 1); give the last layer as many filters as "
         "the data has channels (1)")
     assert not os.path.exists(tmp_path / "run")
@@ -158,8 +165,9 @@ def test_sizes_of_the_data_are_checked_against_the_discriminator(tmp_path):
     result = run_cli("train", PIX2PIX, "--out", tmp_path / "run", "--set", "data.args.limit=20",
                      "--set", "data.args.size=[32, 28]")
     assert result.exit_code == 1
+    input_line = line_of(PIX2PIX, "generator:") + 1
     assert result.stderr.strip().splitlines()[0] == (
-        f"{PIX2PIX}:47:21: models.generator.inputs.image: input `image` takes images of domain A of shape "
+        f"{PIX2PIX}:{input_line}:21: models.generator.inputs.image: input `image` takes images of domain A of shape "
         "(32, 32, 1), but the data's domain A images are (32, 28, 1); make the sizes agree: the source's `size` "
         "argument, or the model's image size")
 
