@@ -11,7 +11,7 @@ for the trained run (last checkpoint) and for its untrained starting point (the 
 taken), next to copying the input (|a - b|). With `--grid-dir` it also writes the rows A | G(A) | ... of the
 first validation images for both.
 
-Run: python benchmarks/translation_reference.py RUN [RUN ...] [--grid-dir docs/images] [--rows 8]
+Run: python benchmarks/translation_reference.py RUN [RUN ...] [--grid-dir docs/images] [--rows 8] [--scale 3]
 """
 
 import argparse
@@ -42,6 +42,7 @@ def main():
     parser.add_argument("runs", nargs="+")
     parser.add_argument("--grid-dir")
     parser.add_argument("--rows", type=int, default=8)
+    parser.add_argument("--scale", type=int, default=3, help="pixels per image pixel in the grids (nearest)")
     args = parser.parse_args()
 
     import keras
@@ -77,7 +78,8 @@ def main():
                 rows = trainer.translation_rows(a[:args.rows], b[:args.rows])
                 for direction, columns in rows.items():
                     path = os.path.join(args.grid_dir, f"{name}_{direction}_{label}.png")
-                    write_png(translation_grid(columns, value_range=(-1.0, 1.0)), path)
+                    grid = translation_grid(columns, value_range=(-1.0, 1.0))
+                    write_png(np.repeat(np.repeat(grid, args.scale, axis=0), args.scale, axis=1), path)
                     print(f"wrote {path}")
 
 

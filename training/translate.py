@@ -36,13 +36,18 @@ def translate_run(run_dir, input_path, output, *, direction="ab", checkpoint="la
     Raises:
         SpecError: for a run that is not a translation run, a direction it cannot do, or unreadable inputs.
     """
+    from kspec import builder
     from kspec.data import load_arrays
+    from kspec.training.config import TrainingConfig
     from kspec.training.generative import SAMPLER_ROLE, trainer_models
+    from kspec.training.run_directory import RunDirectory
 
-    trainer, models, spec, config = load_trained(run_dir, checkpoint)
-    if not hasattr(trainer, "translate"):
-        raise SpecError(f"{run_dir} trained a `{config.trainer}` model; translate needs a cyclegan or pix2pix run",
+    run = RunDirectory.open(run_dir)
+    trainer_name = TrainingConfig.from_spec(builder.load_spec(run.spec_file)).trainer
+    if trainer_name not in ("cyclegan", "pix2pix"):
+        raise SpecError(f"{run.path} trained a `{trainer_name}` model; translate needs a cyclegan or pix2pix run",
                         path="RUN_DIR")
+    trainer, models, spec, config = load_trained(run_dir, checkpoint)
     if direction == "ba" and config.trainer != "cyclegan":
         raise SpecError(f"a `{config.trainer}` run translates A -> B only; drop --direction ba", path="--direction")
     roles = trainer_models(spec, config, models)

@@ -129,6 +129,16 @@ def test_sample_of_a_translation_run_points_to_translate(cyclegan_run, tmp_path)
     assert result.stderr.strip() == "RUN_DIR: a `cyclegan` run translates images and draws no samples; use kspec translate"
 
 
+def test_translate_of_another_kind_of_run_says_what_it_needs(tmp_path):
+    run = tmp_path / "run"
+    os.makedirs(run)
+    with open(os.path.join(SPECS_DIR, "dcgan.yaml")) as source:
+        (run / "spec.yaml").write_text(source.read())
+    result = run_cli("translate", run, "--input", SPECS_DIR, "-o", tmp_path / "out")
+    assert result.exit_code == 1
+    assert result.stderr.strip() == f"RUN_DIR: {run} trained a `gan` model; translate needs a cyclegan or pix2pix run"
+
+
 def test_pix2pix_run_translates_a_to_b_only_and_keeps_the_best_l1(pix2pix_run, tmp_path):
     assert sorted(os.listdir(pix2pix_run / "samples")) == ["translations_ab_0001.png"]
     assert "best.weights.h5" in os.listdir(pix2pix_run / "checkpoints")  # monitor: val_l1_loss
