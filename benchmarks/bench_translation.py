@@ -24,14 +24,13 @@ Run: python benchmarks/bench_translation.py [--steps 10] [--repeats 5] [--batch-
 
 import argparse
 import os
-import statistics
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from bench_trainers import compare  # noqa: E402  (the same timing: alternating fits, paired ratios)
 from keras import ops  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -130,32 +129,6 @@ class HandPix2Pix(keras.Model):
         for tracker, value in zip(self.trackers, (g_loss, l1, d_loss)):
             tracker.update_state(value)
         return {m.name: m.result() for m in self.metrics}
-
-
-# --- Timing (as benchmarks/bench_trainers.py) -------------------------------------------------------------
-
-
-def steps_per_second(model, dataset, steps):
-    wall, cpu = time.perf_counter(), time.process_time()
-    model.fit(dataset, epochs=1, steps_per_epoch=steps, shuffle=False, verbose=0)
-    return steps / (time.perf_counter() - wall), steps / (time.process_time() - cpu)
-
-
-def compare(name, ours, hand, dataset, steps, repeats):
-    for model in (ours, hand):  # warm-up: trace the step
-        model.fit(dataset, epochs=1, steps_per_epoch=2, shuffle=False, verbose=0)
-    rates = {"kspec": [], "hand": []}
-    for _ in range(repeats):
-        rates["kspec"].append(steps_per_second(ours, dataset, steps))
-        rates["hand"].append(steps_per_second(hand, dataset, steps))
-    for index, clock in enumerate(("wall", "cpu")):
-        kspec = statistics.median(r[index] for r in rates["kspec"])
-        by_hand = statistics.median(r[index] for r in rates["hand"])
-        paired = [a[index] / b[index] for a, b in zip(rates["kspec"], rates["hand"])]
-        unit = "steps/s" if clock == "wall" else "steps/CPU-s"
-        print(f"{name:8s} {clock:4s}  kspec {kspec:6.2f} {unit}   hand-written {by_hand:6.2f} {unit}   "
-              f"ratio of medians {kspec / by_hand:.3f}   median paired ratio {statistics.median(paired):.3f}   "
-              f"(paired ratios {min(paired):.2f}-{max(paired):.2f})", flush=True)
 
 
 def from_spec(name, overrides):

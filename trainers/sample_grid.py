@@ -122,13 +122,18 @@ class SampleGrid(keras.callbacks.Callback):
         if (epoch + 1) % self.every:
             return
         number = epoch + 1
-        grids = {"samples": image_grid(self.model.sample(self.num_samples, seed=self.seed), value_range=self.value_range)}
-        if self.images is not None and hasattr(self.model, "reconstruct"):
-            grids["reconstructions"] = self._reconstruction_grid()
+        grids = self.grids()
         for name, grid in grids.items():
             write_png(grid, os.path.join(self.directory, f"{name}_{number:04d}.png"))
         if self.log_dir:
             self._write_summaries(grids, number)
+
+    def grids(self):
+        """The images to write this epoch, by file name prefix."""
+        grids = {"samples": image_grid(self.model.sample(self.num_samples, seed=self.seed), value_range=self.value_range)}
+        if self.images is not None and hasattr(self.model, "reconstruct"):
+            grids["reconstructions"] = self._reconstruction_grid()
+        return grids
 
     def _reconstruction_grid(self):
         originals = self.images

@@ -1,11 +1,9 @@
 """Showing translations: rows A | G(A) | F(G(A)) as one image, and a callback that saves them after each epoch."""
 
-import os
-
 import keras
 import numpy as np
 
-from kspec.trainers.sample_grid import image_grid, write_png
+from kspec.trainers.sample_grid import SampleGrid, image_grid
 
 
 def translate_in_batches(generator, images, batch_size=32):
@@ -50,16 +48,17 @@ def translation_grid(columns, value_range=None):
     return image_grid(rows.reshape(-1, *rows.shape[2:]), columns=len(columns), value_range=value_range)
 
 
-class TranslationGrid(keras.callbacks.Callback):
+class TranslationGrid(SampleGrid):
     """After every `every` epochs, writes `translations_<name>_<epoch>.png` for each row set of the trainer.
 
     The trainer's `translation_rows(a, b)` names the row sets: CycleGAN gives `ab` (A | G(A) | F(G(A))) and
     `ba` (B | F(B) | G(F(B))), pix2pix `ab` (A | G(A) | B). The same images every epoch show the progress.
+    Written like `SampleGrid`'s grids (atomically, and to TensorBoard with `log_dir`).
 
     Args:
         directory: where the PNGs go (created if missing).
         a_images, b_images: a few validation images of each domain (as the model takes them).
-        log_dir: optional TensorBoard log directory; the grids are also written there with `tf.summary.image`.
+        log_dir: optional TensorBoard log directory.
         value_range: pixel range of the images, see `image_grid`.
         every: write every this many epochs.
 
@@ -70,30 +69,10 @@ class TranslationGrid(keras.callbacks.Callback):
     """
 
     def __init__(self, directory, a_images, b_images, log_dir=None, value_range=None, every=1):
-        super().__init__()
-        if not isinstance(every, int) or every < 1:
-            raise ValueError(f"Invalid value for argument `every`: expected an integer >= 1. Received: every={every!r}")
-        self.directory = directory
+        super().__init__(directory, log_dir=log_dir, value_range=value_range, every=every)
         self.a_images = np.asarray(a_images)
         self.b_images = np.asarray(b_images)
-        self.log_dir = log_dir
-        self.value_range = value_range
-        self.every = every
-        self._writer = None
 
-    def on_epoch_end(self, epoch, logs=None):
-        if (epoch + 1) % self.every:
-            return
+    def grids(self):
         rows = self.model.translation_rows(self.a_images, self.b_images)
-        grids = {f"translations_{name}": translation_grid(columns, self.value_range) for name, columns in rows.items()}
-        for name, grid in grids.items():
-            write_png(grid, os.path.join(self.directory, f"{name}_{epoch + 1:04d}.png"))
-        if self.log_dir:
-            import tensorflow as tf
-
-            if self._writer is None:
-                self._writer = tf.summary.create_file_writer(self.log_dir)
-            with self._writer.as_default():
-                for name, grid in grids.items():
-                    tf.summary.image(name, grid[None], step=epoch + 1)
-            self._writer.flush()
+        return {f"translations_{name}": translation_grid(columns, self.value_range) for name, columns in rows.items()}
