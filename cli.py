@@ -1,7 +1,6 @@
 """The `kspec` command line: parse, call the Python API, print. Spec problems exit 1 with one line each."""
 
 import functools
-import os
 import sys
 
 import click
@@ -22,6 +21,9 @@ def _reports_spec_errors(command):
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
+        from kspec.tensorflow_logs import hide_absl_logs
+
+        hide_absl_logs(click.get_current_context().find_root().params.get("verbose", False))
         try:
             return command(*args, **kwargs)
         except SpecError as error:
@@ -34,10 +36,12 @@ def _reports_spec_errors(command):
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="kspec")
-def main():
+@click.option("-v", "--verbose", is_flag=True, help="Show TensorFlow's, absl's and oneDNN's own log lines.")
+def main(verbose):
     """kspec: declarative YAML specs for Keras 3 models."""
-    # TensorFlow's C++ start-up chatter (oneDNN, CPU features) drowns kspec's own output.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from kspec.tensorflow_logs import hide_native_logs
+
+    hide_native_logs(verbose)  # before any command imports TensorFlow
 
 
 @main.command()
@@ -100,7 +104,14 @@ def build(spec, output, model_name, overrides, allow_imports):
 @_reports_spec_errors
 def train(spec, out, resume, overrides, allow_imports):
     """Train SPEC on the data its `data:` section names; write a run directory (spec, metrics, checkpoints, logs)."""
+    from kspec.training.train import resume_progress
     from kspec.training.train import train as run_training
+
+    if resume and not overrides:
+        done, planned = resume_progress(resume)
+        if done >= planned:
+            click.echo(f"{resume} is complete: {done} of {planned} epochs trained; nothing to resume")
+            return
 
     run = run_training(spec, overrides=overrides, allow_imports=allow_imports, out=out, resume=resume)
     click.echo(f"run directory: {run.path} (metrics.csv, checkpoints/, samples/ of generative runs, logs/ for TensorBoard)")
@@ -114,13 +125,63 @@ def train(spec, out, resume, overrides, allow_imports):
 @click.option("--checkpoint", type=click.Choice(["best", "last"]), default="best", show_default=True,
               help="Which checkpoint's weights to export.")
 @click.option("-o", "--output", required=True, type=click.Path(), help="Export directory (replaced atomically).")
+@click.option("--mc-samples", type=click.IntRange(min=2), help="Also add the signature `mc_dropout`: mean and standard "
+              "deviation of N passes with dropout active (supervised runs, saved_model).")
 @_reports_spec_errors
-def export(run_dir, model_name, export_format, checkpoint, output):
+def export(run_dir, model_name, export_format, checkpoint, output, mc_samples):
     """Export a trained model of RUN_DIR, e.g. as a SavedModel that plain TensorFlow loads and serves."""
-    from kspec.training.exporting import export_run
+    from kspec.export.run import export_run
 
-    path = export_run(run_dir, output, model_name=model_name, export_format=export_format, checkpoint=checkpoint)
+    path = export_run(run_dir, output, model_name=model_name, export_format=export_format, checkpoint=checkpoint,
+                      mc_samples=mc_samples)
     click.echo(f"exported to {path}")
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(file_okay=False, exists=True))
+@click.option("--input", "input_path", required=True, type=click.Path(exists=True),
+              help="A .npz file (raw examples in `x`), a .csv file, or a directory of images.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="A .csv or .npz file (default: CSV on stdout).")
+@click.option("--mc-samples", type=click.IntRange(min=1), help="Passes with dropout active (MC dropout); adds "
+              "entropy and mutual information (classifiers) or the standard deviation (regressors).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
+@click.option("--checkpoint", type=click.Choice(["best", "last"]), default="best", show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the dropout masks.")
+@_reports_spec_errors
+def predict(run_dir, input_path, output, mc_samples, batch_size, checkpoint, seed):
+    """Predict with the supervised run RUN_DIR on new inputs, preprocessed as in training."""
+    from kspec.inspection.predict import predict_run
+
+    predictions = predict_run(run_dir, input_path, output, mc_samples=mc_samples, batch_size=batch_size,
+                              checkpoint=checkpoint, seed=seed, progress=output is not None)
+    for note in predictions.notes:
+        click.echo(f"note: {note}", err=True)
+    if output is None:
+        click.echo(predictions.csv_text(), nl=False)
+    else:
+        click.echo(f"wrote {output} ({len(predictions.names)} predictions)")
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(file_okay=False, exists=True))
+@click.option("--input", "input_path", required=True, type=click.Path(exists=True),
+              help="A directory of images, or a .npz file of raw images in `x`.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="PNG grid of the images and their heatmaps; the raw maps go to the same name with .npz.")
+@click.option("--layer", help="Spec node whose feature map is explained (default: the GAP input, else the last "
+              "conv node).")
+@click.option("--class", "class_", default="predicted", show_default=True,
+              help="`predicted`, a class index or a class name.")
+@click.option("--method", type=click.Choice(["auto", "cam", "grad-cam"]), default="auto", show_default=True,
+              help="CAM needs global average pooling and one dense layer; Grad-CAM works on any conv node.")
+@click.option("--checkpoint", type=click.Choice(["best", "last"]), default="best", show_default=True)
+@_reports_spec_errors
+def cam(run_dir, input_path, output, layer, class_, method, checkpoint):
+    """Class activation maps (CAM, Grad-CAM) of the image classifier run RUN_DIR, overlaid on the inputs."""
+    from kspec.inspection.cam import cam_run
+
+    result = cam_run(run_dir, input_path, output, layer=layer, class_=class_, method=method, checkpoint=checkpoint)
+    click.echo(f"{result['method']} on `{result['layer']}`: wrote {result['png']} and {result['npz']}")
 
 
 @main.command()
@@ -171,6 +232,50 @@ def translate(run_dir, input_path, output, direction, checkpoint):
     click.echo(f"translated {count} image{'s' if count != 1 else ''} ({direction}) to {output}")
 
 
+@main.command()
+@click.argument("run_dir", type=click.Path(file_okay=False, exists=True))
+@click.option("--from-label", "from_label", required=True, help="Class A (name or index) whose images are moved.")
+@click.option("--to-label", "to_label", required=True, help="Class B they are moved towards.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="PNG file to write.")
+@click.option("-n", "count", type=click.IntRange(min=1), default=8, show_default=True, help="Images of class A.")
+@click.option("--steps", type=click.IntRange(min=1), default=4, show_default=True,
+              help="Rows shifted by 1/steps, 2/steps, ..., 1 of the vector (after the reconstruction row).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed choosing the images.")
+@click.option("--checkpoint", type=click.Choice(["best", "last"]), default="last", show_default=True)
+@_reports_spec_errors
+def attribute(run_dir, from_label, to_label, output, count, steps, seed, checkpoint):
+    """Latent arithmetic of a VAE or AAE run: images of one class moved along the attribute vector to another."""
+    from kspec.inspection.latent import attribute_run
+
+    result = attribute_run(run_dir, from_label, to_label, output, count=count, steps=steps, seed=seed,
+                           checkpoint=checkpoint)
+    click.echo(f"attribute vector {result['from']} -> {result['to']} (length {result['distance']:.3f}): wrote {output}")
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(file_okay=False, exists=True))
+@click.option("--dims", default="0,1", show_default=True, help="Comma-separated latent dimensions (two make a grid).")
+@click.option("--range", "value_range", nargs=2, type=float, default=(-3.0, 3.0), show_default=True,
+              metavar="LOW HIGH", help="Values each dimension takes.")
+@click.option("--steps", type=click.IntRange(min=2), default=9, show_default=True)
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="PNG file to write.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the fixed code of the other dimensions.")
+@click.option("--from-data", is_flag=True, help="Fix the other dimensions at the code of a validation image.")
+@click.option("--checkpoint", type=click.Choice(["best", "last"]), default="last", show_default=True)
+@_reports_spec_errors
+def traverse(run_dir, dims, value_range, steps, output, seed, from_data, checkpoint):
+    """Decode a grid varying chosen latent dimensions of a VAE or AAE run, the others held fixed."""
+    from kspec.inspection.latent import traverse_run
+
+    try:
+        dimensions = [int(d) for d in dims.split(",") if d.strip()]
+    except ValueError:
+        raise SpecError(f"expected comma-separated integers. Received: {dims!r}", path="--dims") from None
+    result = traverse_run(run_dir, dimensions, *value_range, steps, output, seed=seed, from_data=from_data,
+                          checkpoint=checkpoint)
+    click.echo(f"wrote {output} ({result['rows']} x {result['columns']} images)")
+
+
 def _extractor_options(extractor_run, layer, name, inception_weights):
     if inception_weights:
         return {"inception": inception_weights}
@@ -200,9 +305,24 @@ def _extractor_flags(command):
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--checkpoint", type=click.Choice(["best", "last"]), default="last", show_default=True)
 @_extractor_flags
+@click.option("--calibration", is_flag=True, help="Instead: calibration of a supervised classifier run (reliability "
+              "diagram, ECE with and without MC dropout) written to -o DIR.")
+@click.option("-o", "--output", type=click.Path(file_okay=False), help="Directory for --calibration's files.")
+@click.option("--mc-samples", type=click.IntRange(min=1), default=30, show_default=True, help="With --calibration.")
+@click.option("--ood", default="", help="With --calibration: comma-separated out-of-distribution inputs to score "
+              "the uncertainty on (noise, shapes).")
 @_reports_spec_errors
-def evaluate(run_dir, metrics, samples, seed, checkpoint, extractor_run, layer, name, inception_weights):
-    """Score a generative run's samples against its training data (FID, Inception Score, KID)."""
+def evaluate(run_dir, metrics, samples, seed, checkpoint, extractor_run, layer, name, inception_weights, calibration,
+             output, mc_samples, ood):
+    """Score a generative run's samples against its training data (FID, Inception Score, KID), or with
+    --calibration a classifier's calibration and uncertainty."""
+    if calibration:
+        from kspec.inspection.calibration import calibration_command
+
+        lines = calibration_command(run_dir, output, mc_samples=mc_samples, checkpoint=checkpoint, ood=ood, seed=seed)
+        for line in lines:
+            click.echo(line)
+        return
     from kspec.training.evaluation import evaluate_run
 
     names = []
@@ -233,13 +353,72 @@ def stats(spec, output, extractor_run, layer, name, inception_weights):
 
 
 @main.command()
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("--out", type=click.Path(file_okay=False), help="Study directory: trial runs and report (default: runs/<spec>-tune).")
+@click.option("--storage", metavar="URL", help="Study database shared by workers, e.g. postgresql://user@host/db "
+              "(default: sqlite in OUT/study.db).")
+@click.option("--study", "study_name", help="Name of the study in the database (default: the spec's file name).")
+@_spec_options
+@_reports_spec_errors
+def tune(spec, out, storage, study_name, overrides, allow_imports):
+    """Search the values in SPEC's `search:` section: train trials until the budget is done; run it again to resume
+    or on more machines to share the work. Writes a table of trials, best.yaml and objective.png."""
+    try:
+        from kspec.tune.runner import tune as run_study
+    except ImportError as error:  # Optuna comes with the `tune` extra
+        raise SpecError(f"kspec tune needs {error.name}: pip install 'kspec[tune]'", path="tune") from None
+
+    report = run_study(spec, overrides=overrides, allow_imports=allow_imports, out=out, storage=storage,
+                       study_name=study_name, echo=click.echo)
+    click.echo(report["table"])
+    best = report["best"]
+    if best is not None:
+        click.echo(f"best: trial {best.number}, {report['metric']} {best.value:.4g}; spec {report['best_spec']} "
+                   f"(kspec train {report['best_spec']})")
+    click.echo(f"plot: {report['plot']}; table: {report['csv']}")
+
+
+@main.command()
+@click.argument("name", required=False)
+@click.option("--activations", is_flag=True, help="List the names an `activation:` argument accepts instead.")
+@_reports_spec_errors
+def layers(name, activations):
+    """List the layers a spec can use, or NAME's arguments with their types and defaults (no TensorFlow)."""
+    from kspec.builder.layer_help import describe_layer, list_activations, list_layers
+
+    if activations:
+        click.echo(list_activations())
+    else:
+        click.echo(describe_layer(name) if name else list_layers())
+
+
+def _template_names(context, parameter, incomplete):
+    from kspec.templates import template_names
+
+    return [name for name in template_names() if name.startswith(incomplete)]
+
+
+@main.command()
+@click.argument("template", shell_complete=_template_names)
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The spec file to write.")
+@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
+@_reports_spec_errors
+def init(template, output, force):
+    """Write a starter spec: classifier, unet, forecaster, autoencoder, vae, gan or aae (validates and trains as is)."""
+    from kspec.templates import write_template
+
+    path = write_template(template, output, force=force)
+    click.echo(f"wrote {path}; next: kspec validate {output} && kspec train {output}")
+
+
+@main.command()
 def schema():
-    """Print kspec's JSON Schema (draft 2020-12) for editors and other tools."""
+    """Print kspec's JSON Schema (draft 2020-12) for editors: structure, every layer and its arguments."""
     import json
 
-    from kspec.builder.schema import load_schema
+    from kspec.builder.editor_schema import load_editor_schema
 
-    click.echo(json.dumps(load_schema(), indent=2))
+    click.echo(json.dumps(load_editor_schema(), indent=2))
 
 
 if __name__ == "__main__":

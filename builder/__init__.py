@@ -12,6 +12,7 @@ from kspec.builder.checks import check_resolved
 from kspec.builder.loader import load_document
 from kspec.builder.resolver import resolve
 from kspec.builder.schema import check_schema, load_schema
+from kspec.builder.search import check_search
 from kspec.builder.training_checks import check_training
 from kspec.errors import Problem, SpecError
 
@@ -38,6 +39,8 @@ def load_spec(path, overrides=(), allow_imports=()):
         raise SpecError(problems)
     resolved = resolve(document, str(path))
     problems = check_resolved(resolved, allow_imports) + check_training(resolved)
+    if not problems:  # the search puts values into a spec that must be valid itself first
+        problems = check_search(resolved, allow_imports)
     if problems:
         raise SpecError(problems)
     return resolved

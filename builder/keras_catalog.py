@@ -6,12 +6,14 @@ losses, metrics and callbacks a `training:` section may name, are generated from
 module and committed as `keras_catalog.json`. A test regenerates it and fails when it drifts from Keras:
 
     python -m kspec.builder.keras_catalog --write     # after upgrading Keras or adding a kspec layer
+                                                      # (also regenerates the editor schema)
     python -m kspec.builder.keras_catalog --check
 """
 
 import functools
 import inspect
 import json
+import math
 import os
 import re
 import sys
@@ -26,9 +28,9 @@ _EXCLUDED = {
 }
 # Arguments every Keras layer takes through `Layer.__init__`; `name` is set from the node's name.
 _BASE_ARGUMENTS = {
-    "trainable": {"type": "bool"},
-    "dtype": {"type": "str_or_null"},
-    "autocast": {"type": "bool"},
+    "trainable": {"type": "bool", "default": True},
+    "dtype": {"type": "str_or_null", "default": None},
+    "autocast": {"type": "bool", "default": True},
 }
 # Meaning of an argument by its name, where the default value alone says too little.
 _BY_NAME = {
@@ -88,6 +90,21 @@ def _argument_type(class_name, name, default):
     return "any"
 
 
+_NOT_JSON = object()
+
+
+def _json_value(value):
+    """`value` as plain JSON data (tuples become lists), or `_NOT_JSON` for objects and non-finite floats."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else _NOT_JSON
+    if isinstance(value, (tuple, list)):
+        items = [_json_value(v) for v in value]
+        return _NOT_JSON if any(v is _NOT_JSON for v in items) else items
+    return _NOT_JSON
+
+
 def _arguments(cls):
     """Constructor arguments of a class, typed from their names and defaults (`name` is kspec's to set)."""
     arguments = {}
@@ -99,6 +116,9 @@ def _arguments(cls):
             entry["required"] = True
         else:
             entry["type"] = _argument_type(cls.__name__, parameter.name, parameter.default)
+            default = _json_value(parameter.default)
+            if default is not _NOT_JSON:
+                entry["default"] = default  # shown by `kspec layers NAME` and in the editor schema
         arguments[parameter.name] = entry
     return arguments
 
@@ -242,6 +262,11 @@ def _main(argv):
             stream.write(table)
         os.replace(TABLE_PATH + ".tmp", TABLE_PATH)
         print(f"wrote {TABLE_PATH}")
+        # The editor schema lists the catalog's layers: keep it in step with the table.
+        from kspec.builder.editor_schema import write_editor_schema
+
+        load_table.cache_clear()
+        print(f"wrote {write_editor_schema()}")
         return 0
     with open(TABLE_PATH, encoding="utf-8") as stream:
         current = stream.read()

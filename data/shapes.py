@@ -92,7 +92,7 @@ def draw_shapes(count, size, *, seed=0, max_shapes=3, noise=0.05, radius_range=(
 
 @DATA_SOURCES.register("shapes")
 def shapes(args):
-    """Seeded synthetic segmentation data: noisy grayscale images and masks (4 classes with background).
+    """Seeded synthetic images of shapes: segmentation masks (4 classes with background) or shape labels.
 
     Args (under `data.args`):
         size: image size, an integer or `[height, width]` (default 64).
@@ -101,6 +101,8 @@ def shapes(args):
         noise: standard deviation of the Gaussian pixel noise (default 0.05).
         radius_range: `[low, high]` radius as fractions of the image side (default [0.1, 0.25]).
         intensity_range: `[low, high]` shape brightness (default [0.4, 1.0]).
+        target: `masks` (segmentation, default) or `labels` (classification into circle, square, triangle:
+            the kind of the shape covering most pixels; with `max_shapes: 1` the only one).
 
     `data.seed` fixes the images. Values are already in [0, 1] (`normalize: unit` leaves them so).
 
@@ -122,8 +124,24 @@ def shapes(args):
     if not intensity_range[0] <= intensity_range[1] <= 1:
         raise args.error("intensity_range", "expected [low, high] with 0 <= low <= high <= 1. "
                                             f"Received: intensity_range={list(intensity_range)}")
+    target = args.choice("target", ("masks", "labels"), default="masks")
     args.finish()
     images, masks, _ = draw_shapes(count, size, seed=args.seed, max_shapes=max_shapes, noise=noise,
                                    radius_range=radius_range, intensity_range=intensity_range)
+    if target == "labels":
+        return Examples(images, largest_shape_labels(masks), "classification", num_classes=len(KINDS),
+                        value_range=(0.0, 1.0), default_normalize="unit", class_names=KINDS)
     return Examples(images, masks, "segmentation", num_classes=len(CLASS_NAMES), value_range=(0.0, 1.0),
                     default_normalize="unit", class_names=CLASS_NAMES)
+
+
+def largest_shape_labels(masks):
+    """Per mask, the index in `KINDS` of the kind covering most pixels (background not counted).
+
+    Example:
+    >>> masks = np.array([[[0, 2], [2, 1]]])
+    >>> largest_shape_labels(masks).tolist()  # two square pixels, one circle pixel
+    [1]
+    """
+    counts = np.stack([(masks == kind).sum(axis=(1, 2)) for kind in range(1, len(CLASS_NAMES))], axis=1)
+    return counts.argmax(axis=1).astype("int32")

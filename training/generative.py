@@ -95,7 +95,7 @@ def _first_images(dataset, count):
     return np.concatenate(images)[:count]
 
 
-def train(spec, *, out=None, resume=None, verbose="auto"):
+def train(spec, *, out=None, resume=None, verbose="auto", callbacks=()):
     """Trains a generative spec; returns its `RunDirectory` (see `kspec.training.supervised.train`)."""
     import keras
 
@@ -113,6 +113,7 @@ def train(spec, *, out=None, resume=None, verbose="auto"):
     initial_epoch = restore(trainer, run) if resume else 0
 
     validation = data.validation if type(trainer).test_step is not keras.Model.test_step else None
+    extra_callbacks = callbacks
     callbacks = [keras.callbacks.TensorBoard(log_dir=run.log_dir)]
     sampler = trainer_models(spec, config, models)[SAMPLER_ROLE[config.trainer]]
     samples = config.samples
@@ -140,7 +141,7 @@ def train(spec, *, out=None, resume=None, verbose="auto"):
         callbacks += metric_callbacks(spec, config.evaluation, trainer, arrays.train.inputs, _value_range(data.info))
     monitor = config.checkpoint.get("monitor", "val_loss" if validation is not None else "loss")
     checkpoint = RunCheckpoint(run, monitor=monitor, mode=config.checkpoint.get("mode", "auto"), weights_only=True)
-    callbacks += [*keras_callbacks(config.callbacks), checkpoint]
+    callbacks += [*keras_callbacks(config.callbacks), checkpoint, *extra_callbacks]
     if initial_epoch < config.epochs:
         trainer.fit(data.train, validation_data=validation, epochs=config.epochs, initial_epoch=initial_epoch,
                     steps_per_epoch=config.steps_per_epoch, callbacks=callbacks, verbose=verbose, shuffle=False)

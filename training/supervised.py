@@ -13,7 +13,7 @@ def checkpoint_bytes(model):
     return int(model.count_params() * 4 * 3 * 2 * 1.2) + 2**20
 
 
-def train(spec, *, out=None, resume=None, verbose="auto"):
+def train(spec, *, out=None, resume=None, verbose="auto", callbacks=()):
     """Trains the spec's model with `fit` and returns its `RunDirectory`.
 
     Args:
@@ -21,10 +21,12 @@ def train(spec, *, out=None, resume=None, verbose="auto"):
         out: run directory for a new run (default `runs/<spec>-<time>`).
         resume: a `RunDirectory` to continue; training ends at the same epoch count as an uninterrupted run.
         verbose: Keras' fit verbosity ("auto" shows a progress bar).
+        callbacks: extra Keras callbacks, after the run's own (see `kspec.training.train.train`).
     """
     import keras
 
     from kspec.data import check_keras_model, load_data
+    from kspec.training.data_facts import write_data_facts
 
     config = TrainingConfig.from_spec(spec)
     keras.utils.set_random_seed(config.seed)
@@ -33,6 +35,7 @@ def train(spec, *, out=None, resume=None, verbose="auto"):
 
     data = load_data(spec.data, batch_size=config.batch_size, seed=config.seed)
     check_keras_model(data.info, model, model=f"models.{config.model}")
+    write_data_facts(run, data.info)  # RUN/data.json: scaling and classes, for predict on new inputs
 
     model.compile(
         optimizer=keras_optimizer(config.optimizer, config.learning_rate_schedule),
@@ -44,7 +47,8 @@ def train(spec, *, out=None, resume=None, verbose="auto"):
     monitor = config.checkpoint.get("monitor", "val_loss" if data.validation is not None else "loss")
     checkpoint = RunCheckpoint(run, monitor=monitor, mode=config.checkpoint.get("mode", "auto"))
     # The checkpoint goes last so that it records what the other callbacks added to the logs (learning_rate).
-    callbacks = [keras.callbacks.TensorBoard(log_dir=run.log_dir), *keras_callbacks(config.callbacks), checkpoint]
+    callbacks = [keras.callbacks.TensorBoard(log_dir=run.log_dir), *keras_callbacks(config.callbacks), checkpoint,
+                 *callbacks]
     if initial_epoch < config.epochs:
         model.fit(
             data.train,

@@ -6,7 +6,7 @@ from kspec.training.config import TrainingConfig
 from kspec.training.run_directory import RunDirectory
 
 
-def train(spec_path=None, *, overrides=(), allow_imports=(), out=None, resume=None, verbose="auto"):
+def train(spec_path=None, *, overrides=(), allow_imports=(), out=None, resume=None, verbose="auto", callbacks=()):
     """Trains a spec (or resumes a run) and returns the `RunDirectory`.
 
     Args:
@@ -15,6 +15,9 @@ def train(spec_path=None, *, overrides=(), allow_imports=(), out=None, resume=No
         allow_imports: modules the spec may import user layers from.
         out: run directory of a new run.
         resume: path of a run directory to continue.
+        verbose: Keras' fit verbosity ("auto" shows a progress bar, 0 nothing).
+        callbacks: extra Keras callbacks, called after the run's own at each epoch end, so the epoch is
+            already committed (metrics.csv, checkpoint) when they see it; `kspec tune` prunes trials this way.
     """
     if resume is not None:
         if overrides:
@@ -33,4 +36,15 @@ def train(spec_path=None, *, overrides=(), allow_imports=(), out=None, resume=No
         from kspec.training.supervised import train as train_with
     else:
         from kspec.training.generative import train as train_with
-    return train_with(spec, out=out, resume=run, verbose=verbose)
+    return train_with(spec, out=out, resume=run, verbose=verbose, callbacks=callbacks)
+
+
+def resume_progress(run_dir):
+    """(epochs done, epochs planned) of a run directory, read without TensorFlow: resuming a run whose
+    epochs are all done would only reload it, so `kspec train --resume` says it is complete instead."""
+    from kspec.training.checkpoints import read_state
+
+    run = RunDirectory.open(run_dir)
+    config = TrainingConfig.from_spec(builder.load_spec(run.spec_file))
+    state = read_state(run)
+    return (state["epoch"] if state else 0), config.epochs

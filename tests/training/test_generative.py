@@ -76,6 +76,9 @@ def test_exported_generator_samples_in_plain_tensorflow(tmp_path):
                              capture_output=True, text=True, check=True, cwd=tmp_path).stdout.split()
     assert printed[:4] == ["(5,", "28,", "28,", "1)"]
     assert -1.0 <= float(printed[4]) <= float(printed[5]) <= 1.0  # tanh output
+    refused = run_cli("export", run, "-o", tmp_path / "mc", "--mc-samples", 3)
+    assert refused.exit_code == 1
+    assert refused.stderr.strip() == f"--mc-samples: {run} trained a `gan` model; --mc-samples needs a supervised run"
 
 
 def test_generative_run_resumes_to_the_full_epoch_count(tmp_path):

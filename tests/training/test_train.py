@@ -33,7 +33,7 @@ def test_train_writes_a_complete_run_directory(tmp_path):
     result = run_cli("train", CNN, "--out", run, *SMALL)
     assert result.exit_code == 0, result.output
     assert f"run directory: {run}" in result.stdout
-    assert sorted(os.listdir(run)) == ["checkpoints", "logs", "metrics.csv", "run.json", "spec.yaml"]
+    assert sorted(os.listdir(run)) == ["checkpoints", "data.json", "logs", "metrics.csv", "run.json", "spec.yaml"]
     assert sorted(os.listdir(run / "checkpoints")) == ["best.keras", "epoch-0002.keras", "state.json"]
     assert metrics_epochs(run) == [0, 1]
     record = json.loads((run / "run.json").read_text())

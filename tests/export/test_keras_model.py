@@ -1,4 +1,4 @@
-"""Tests of kspec.export: SavedModels that plain TensorFlow serves, ONNX/LiteRT files, atomic replacement."""
+"""kspec.export.keras_model: SavedModels that plain TensorFlow serves, ONNX/LiteRT files, atomic replacement."""
 
 import json
 import os
@@ -197,7 +197,7 @@ def test_export_failing_midway_keeps_previous_export_and_leaves_no_temporary_dir
 
 
 def test_export_failing_at_the_swap_puts_previous_export_back(tmp_path, monkeypatch):
-    import kspec.export
+    import kspec.export.keras_model
 
     target = tmp_path / "export"
     export_small(target)
@@ -209,7 +209,7 @@ def test_export_failing_at_the_swap_puts_previous_export_back(tmp_path, monkeypa
             raise OSError("rename failed")
         rename(source, destination)
 
-    monkeypatch.setattr(kspec.export.os, "rename", refuse_to_move_staging_in)
+    monkeypatch.setattr(kspec.export.keras_model.os, "rename", refuse_to_move_staging_in)
     with pytest.raises(OSError, match="rename failed"):
         export_small(target)
     assert tree(target) == before
@@ -246,6 +246,14 @@ def test_unknown_format_is_a_spec_error(tmp_path):
     assert not os.path.exists(tmp_path / "export")
 
 
+def test_extra_signatures_need_a_saved_model(tmp_path):
+    with pytest.raises(SpecError) as error:
+        export_small(tmp_path / "export", format="litert", extra_signatures={"mc_dropout": small_model()})
+    assert str(error.value) == ("format: only a saved_model holds several signatures (mc_dropout). Received: "
+                                "format='litert'")
+    assert os.listdir(tmp_path) == []
+
+
 def test_onnx_without_its_packages_says_what_to_install(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "tf2onnx", None)  # makes `import tf2onnx` raise ImportError
     with pytest.raises(SpecError) as error:
@@ -264,6 +272,9 @@ def test_onnx_without_its_packages_says_what_to_install(tmp_path, monkeypatch):
                                   "own record. Received keys: ['export']"),
     ({"metadata": {"when": object}}, "Invalid value for argument `metadata`: expected a JSON-serialisable dict. "
                                      "Object of type type is not JSON serializable"),
+    ({"signature_name": "predict", "extra_signatures": {"predict": None, "serving_default": None}},
+     "Invalid value for argument `extra_signatures`: expected names other than the main signature's. "
+     "Received: predict, serving_default"),
 ])
 def test_bad_arguments_fail_before_anything_is_written(tmp_path, arguments, message):
     from kspec.export import export_model
@@ -277,9 +288,9 @@ def test_bad_arguments_fail_before_anything_is_written(tmp_path, arguments, mess
 def test_docstring_example_runs():
     import doctest
 
-    import kspec.export
+    import kspec.export.keras_model
 
-    results = doctest.testmod(kspec.export)
+    results = doctest.testmod(kspec.export.keras_model)
     assert results.attempted > 0 and results.failed == 0
 
 

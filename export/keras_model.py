@@ -1,9 +1,10 @@
-"""Export stage: a built (or trained) Keras model -> a serving artifact that needs neither kspec nor Keras.
+"""Exporting a Keras model: a built (or trained) model -> a serving artifact that needs neither kspec nor Keras.
 
-One public function, `export_model`. Every format is written into a directory that also holds `kspec.json`
-(which spec, run and model the export came from) and replaces an earlier export atomically: the new export is
-written into a temporary directory next to the target and renamed into place, so a failed export never leaves
-a half-written directory where a good one was, nor deletes the good one.
+One public function, `export_model`; `kspec.export.run` exports a run's model through it. Every format is
+written into a directory that also holds `kspec.json` (which spec, run and model the export came from) and
+replaces an earlier export atomically: the new export is written into a temporary directory next to the
+target and renamed into place, so a failed export never leaves a half-written directory where a good one
+was, nor deletes the good one.
 
 Formats:
     saved_model: a TensorFlow SavedModel whose serving signature takes the spec's input names and returns a
@@ -26,7 +27,7 @@ DEFAULT_SIGNATURE = "serving_default"
 
 
 def export_model(model, directory, *, format="saved_model", input_names=None, output_names=None, metadata=None,
-                 signature_name=DEFAULT_SIGNATURE):
+                 signature_name=DEFAULT_SIGNATURE, extra_signatures=None):
     """Exports a Keras model for serving into `directory`, replacing an earlier export atomically.
 
     The serving function calls the model with `training=False`, takes one tensor per model input (batch
@@ -46,13 +47,16 @@ def export_model(model, directory, *, format="saved_model", input_names=None, ou
         metadata: a JSON-serialisable dict recorded in `kspec.json` (spec hash, kspec version, spec file,
             model name, run, ...). Its key `export` is reserved.
         signature_name: the SavedModel signature to add; `serving_default` is always there too.
+        extra_signatures: more SavedModel signatures, `{name: keras.Model}`: each model takes the same inputs
+            as `model` (in order, under `input_names`) and returns a dict of named outputs; called with
+            `training=False`. For example the MC-dropout mean and deviation of `kspec.inspection.mc_dropout`.
 
     Returns:
         The export directory's path, as given.
 
     Raises:
-        SpecError: for an unknown format, a format whose packages are not installed, or a target that exists
-            and is not a kspec export.
+        SpecError: for an unknown format, a format whose packages are not installed, a target that exists
+            and is not a kspec export, or extra signatures with a format other than `saved_model`.
         ValueError: for input or output names that do not match the model, or metadata that is not JSON.
 
     Example:
@@ -66,13 +70,17 @@ def export_model(model, directory, *, format="saved_model", input_names=None, ou
     if format not in FORMATS:
         raise SpecError(f"expected one of {', '.join(FORMATS)}. Received: format={format!r}", path="format")
     _check_requirements(format)
+    extra_signatures = dict(extra_signatures or {})
+    if extra_signatures and format != "saved_model":
+        raise SpecError(f"only a saved_model holds several signatures ({', '.join(extra_signatures)}). "
+                        f"Received: format={format!r}", path="format")
     directory = os.fspath(directory)
     _check_replaceable(directory)
     specs = _input_specs(model, input_names)
     output_names = _output_names(model, output_names)
     record = _metadata_text(metadata, {
         "format": format,
-        "signatures": _signature_names(signature_name) if format == "saved_model" else [],
+        "signatures": _signature_names(signature_name, extra_signatures) if format == "saved_model" else [],
         "inputs": {name: {"shape": list(shape), "dtype": dtype} for name, shape, dtype in specs},
         "outputs": list(output_names),
         **_versions(),
@@ -80,7 +88,7 @@ def export_model(model, directory, *, format="saved_model", input_names=None, ou
 
     def write(staging):
         if format == "saved_model":
-            _write_saved_model(model, staging, specs, output_names, signature_name)
+            _write_saved_model(model, staging, specs, output_names, signature_name, extra_signatures)
         else:
             _write_keras_format(model, staging, format, specs, output_names)
         with open(os.path.join(staging, METADATA_FILE), "w") as file:
@@ -152,8 +160,12 @@ def _check_unique(argument, names):
                          f"{argument}={names!r} (repeated: {', '.join(duplicates)})")
 
 
-def _signature_names(signature_name):
-    return sorted({DEFAULT_SIGNATURE, signature_name})
+def _signature_names(signature_name, extra_signatures):
+    taken = sorted({DEFAULT_SIGNATURE, signature_name} & set(extra_signatures))
+    if taken:
+        raise ValueError(f"Invalid value for argument `extra_signatures`: expected names other than the main "
+                         f"signature's. Received: {', '.join(taken)}")
+    return sorted({DEFAULT_SIGNATURE, signature_name, *extra_signatures})
 
 
 def _versions():
@@ -175,20 +187,26 @@ def _metadata_text(metadata, export_record):
         raise ValueError(f"Invalid value for argument `metadata`: expected a JSON-serialisable dict. {error}") from None
 
 
-def _write_saved_model(model, staging, specs, output_names, signature_name):
+def _write_saved_model(model, staging, specs, output_names, signature_name, extra_signatures):
     import keras
     import tensorflow as tf
 
-    def serve(*tensors):
-        outputs = model(list(tensors) if len(tensors) > 1 else tensors[0], training=False)
-        return dict(zip(output_names, _as_list(outputs)))
+    def serving_function(served, names=None):
+        def serve(*tensors):
+            outputs = served(list(tensors) if len(tensors) > 1 else tensors[0], training=False)
+            return outputs if names is None else dict(zip(names, _as_list(outputs)))
+
+        return serve
 
     # The `*tensors` arguments have no names of their own, so each TensorSpec's name becomes the signature's
     # input name; the None batch dimension makes the signature accept any batch size.
     signature = [tf.TensorSpec(shape, dtype, name=name) for name, shape, dtype in specs]
     archive = keras.export.ExportArchive()
     archive.track(model)  # variables and random-seed state of nested models and kspec layers alike
-    archive.add_endpoint(signature_name, serve, input_signature=signature)
+    archive.add_endpoint(signature_name, serving_function(model, output_names), input_signature=signature)
+    for name, extra in extra_signatures.items():
+        archive.track(extra)
+        archive.add_endpoint(name, serving_function(extra), input_signature=signature)
     # write_out also saves the first endpoint as `serving_default` (TF Serving's default) when that is not it.
     archive.write_out(staging, verbose=False)
 
