@@ -247,6 +247,24 @@ def interpolate(run_dir, steps, output, seed, from_data, checkpoint):
 
 @main.command()
 @click.argument("run_dir", type=click.Path(file_okay=False, exists=True))
+@click.option("--input", "input_path", required=True, type=click.Path(exists=True),
+              help="A directory of image files, or an .npz whose array `inputs` (or only array) holds images.")
+@click.option("-o", "--output", required=True, type=click.Path(),
+              help="A directory for one PNG per image, or a file ending in .npz (array `outputs`).")
+@click.option("--direction", type=click.Choice(["ab", "ba"]), default="ab", show_default=True,
+              help="ab: A -> B (generator_ab, or pix2pix's generator); ba: B -> A (CycleGAN's generator_ba).")
+@click.option("--checkpoint", type=click.Choice(["best", "last"]), default="last", show_default=True)
+@_reports_spec_errors
+def translate(run_dir, input_path, output, direction, checkpoint):
+    """Translate images with a trained CycleGAN or pix2pix run (same input, same output)."""
+    from kspec.training.translate import translate_run
+
+    count = translate_run(run_dir, input_path, output, direction=direction, checkpoint=checkpoint)
+    click.echo(f"translated {count} image{'s' if count != 1 else ''} ({direction}) to {output}")
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(file_okay=False, exists=True))
 @click.option("--from-label", "from_label", required=True, help="Class A (name or index) whose images are moved.")
 @click.option("--to-label", "to_label", required=True, help="Class B they are moved towards.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="PNG file to write.")

@@ -1,11 +1,29 @@
-"""`kspec train` for generative specs: the trainer named in `training.trainer` (vae, gan, aae) around the
-spec's models (see `kspec.training.trainer_from_spec`), sample grids, generative metrics, and weights-only
+"""`kspec train` for generative specs: the trainer named in `training.trainer` (vae, gan, aae, cyclegan,
+pix2pix) around the spec's models (see `kspec.training.trainer_from_spec`), sample grids, generative metrics, and weights-only
 checkpoints.
 """
 
+from kspec.errors import SpecError
 from kspec.training.checkpoints import RunCheckpoint, checkpoint_bytes, fit_from_state, raise_if_failed, restore
 from kspec.training.config import TrainingConfig, keras_callbacks
 from kspec.training.trainer_from_spec import SAMPLER_ROLE, build_compiled_trainer, trainer_models
+
+
+def check_translation_data(spec, config, info, models):
+    """Raises a `SpecError` when two-domain data and the translation models do not fit (see
+    `kspec.data.domains.translation_data_problems`), before a run directory is made."""
+    from kspec.data.domains import PAIRED, TRANSLATION_ROLES, UNPAIRED, translation_data_problems
+
+    if config.trainer not in TRANSLATION_ROLES:
+        if info.task in (PAIRED, UNPAIRED):
+            raise SpecError(f"data source `{info.source}` gives images of two domains, which the `{config.trainer}` "
+                            "trainer does not take; use the `cyclegan` or `pix2pix` trainer", "training.trainer")
+        return
+    roles = trainer_models(spec, config, models)
+    names = {role: (config.models or {}).get(role, role) for role in roles}
+    problems = translation_data_problems(info, config.trainer, roles, {r: spec.models[n] for r, n in names.items()})
+    if problems:
+        raise SpecError(problems)
 
 
 def train(spec, run, *, resume=False, verbose="auto", callbacks=()):
@@ -20,6 +38,7 @@ def train(spec, run, *, resume=False, verbose="auto", callbacks=()):
     keras.utils.set_random_seed(config.seed)
     trainer, models = build_compiled_trainer(spec, config)
     arrays = load_arrays(spec.data, batch_size=config.batch_size, seed=config.seed)
+    check_translation_data(spec, config, arrays.info, models)
     roles = trainer_models(spec, config, models)
     preflight(spec, config, roles, arrays)
     if not resume:
@@ -31,9 +50,16 @@ def train(spec, run, *, resume=False, verbose="auto", callbacks=()):
     extra_callbacks = callbacks
     callbacks = [keras.callbacks.TensorBoard(log_dir=run.log_dir)]
     sampler = roles[SAMPLER_ROLE[config.trainer]]
-    if len(sampler.outputs[0].shape) in (3, 4):  # images: (batch, height, width[, channels])
-        samples = config.samples
-        shown = arrays.validation if arrays.validation is not None else arrays.train  # beside their reconstructions
+    samples = config.samples
+    shown = arrays.validation if arrays.validation is not None else arrays.train  # beside their reconstructions
+    if hasattr(trainer, "translation_rows"):  # image-to-image: rows A | G(A) | ... of validation images
+        from kspec.trainers.translation_grid import TranslationGrid
+
+        count = samples.get("count", 8)
+        callbacks.append(TranslationGrid(run.samples_dir, shown.inputs[:count], shown.targets[:count],
+                                         log_dir=run.log_dir, value_range=data.info.normalization.output_range,
+                                         every=samples.get("every", 1)))
+    elif len(sampler.outputs[0].shape) in (3, 4):  # images: (batch, height, width[, channels])
         callbacks.append(SampleGrid(
             run.samples_dir,
             num_samples=samples.get("count", 64),

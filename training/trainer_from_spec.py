@@ -17,7 +17,7 @@ from kspec.training.run_directory import RunDirectory
 _OPTIMIZER_ROLES = {"optimizer": None, "d_optimizer": "discriminator", "g_optimizer": "generator",
                     "ae_optimizer": "autoencoder"}
 # The model `kspec export` and `kspec sample` use by default.
-SAMPLER_ROLE = {"vae": "decoder", "gan": "generator", "aae": "decoder"}
+SAMPLER_ROLE = {"vae": "decoder", "gan": "generator", "aae": "decoder", "cyclegan": "generator_ab", "pix2pix": "generator"}
 
 
 def trainer_models(spec, config, models):

@@ -23,7 +23,7 @@ def test_builds_the_registered_trainer_with_roles_and_options():
 def test_unknown_trainer_names_close_matches():
     with pytest.raises(SpecError) as error:
         build_trainer("vea", {})
-    assert str(error.value) == "training.trainer: unknown trainer `vea` (did you mean `vae`?); expected one of `aae`, `gan`, `vae`."
+    assert str(error.value) == "training.trainer: unknown trainer `vea` (did you mean `vae`?); expected one of `aae`, `cyclegan`, `gan`, `pix2pix`, `vae`."
 
 
 def test_missing_and_unused_roles_are_named():
