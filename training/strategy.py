@@ -264,6 +264,9 @@ def distributed(distribute, out=None, resume=None):
         run, a fresh temporary directory (holding a copy of `resume`, when resuming) that is removed on exit,
         and its `ClusterTask`.
     """
+    if distribute is None:  # TensorFlow's default strategy needs no scope (nor TensorFlow imported yet)
+        yield out, resume, None
+        return
     strategy, task = make_strategy(distribute)
     if task is None or task.is_chief:
         with strategy.scope():

@@ -21,16 +21,16 @@ def train(spec_path=None, *, overrides=(), allow_imports=(), out=None, resume=No
 
     Returns:
         The run directory; None in a worker of a multi-worker run other than the chief, which writes it.
+
+    The run directory is locked for the whole call (see `kspec.training.run_directory`).
     """
     if resume is not None:
         if overrides:
             raise SpecError("a resumed run keeps its own spec; drop --set (or start a new run)", path="--set")
-        run = RunDirectory.open(resume)
-        spec = builder.load_spec(run.spec_file, allow_imports=allow_imports)
+        spec = builder.load_spec(RunDirectory.open(resume).spec_file, allow_imports=allow_imports)
     else:
         if spec_path is None:
             raise SpecError("give a SPEC to train, or --resume RUN_DIR", path="SPEC")
-        run = None
         spec = builder.load_spec(spec_path, overrides, allow_imports)
     if spec.data is None:
         raise SpecError("the spec has no `data:` section saying what to train on", path="data")
@@ -41,10 +41,18 @@ def train(spec_path=None, *, overrides=(), allow_imports=(), out=None, resume=No
         from kspec.training.generative import train as train_with
     from kspec.training.strategy import distributed
 
-    # Under `training.distribute`, every worker trains; only the chief's run directory stays (see strategy.py).
-    with distributed(config.distribute, out, run.path if run else None) as (out, resume_path, task):
-        run = RunDirectory.open(resume_path) if resume_path else None
-        trained = train_with(spec, out=out, resume=run, verbose=verbose, callbacks=callbacks)
+    # Under `training.distribute` every worker trains, each in the directory `distributed` gives it: only the
+    # chief's is the run asked for (see strategy.py), so the workers never take the chief's lock.
+    with distributed(config.distribute, out, resume) as (out, resume, task):
+        run = None
+        try:
+            # Locked before the checkpoint is read: a second `--resume` of a live run is refused at once;
+            # a new run is created only after the data checks, and an --out that exists already is locked now.
+            run = RunDirectory.open_for_training(resume) if resume is not None else RunDirectory.reserve(spec, out)
+            trained = train_with(spec, run, resume=resume is not None, verbose=verbose, callbacks=callbacks)
+        finally:
+            if run is not None:
+                run.release()
     return trained if task is None or task.is_chief else None
 
 

@@ -91,7 +91,8 @@ def test_generative_trainers_train_in_mixed_precision_and_reload(tmp_path, spec,
 
     import keras
 
-    from kspec.training.generative import _optimizers, load_trained
+    from kspec.training.checkpoints import _optimizers
+    from kspec.training.trainer_from_spec import load_trained
 
     run = train_tiny(tmp_path, spec, precision)
     with open(os.path.join(run.path, "metrics.csv"), newline="") as stream:
