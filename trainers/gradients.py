@@ -90,7 +90,8 @@ def minimize_jointly(compute_losses, steps):
     _require_tensorflow()
     with tf.GradientTape(persistent=True) as tape:
         losses, extras = compute_losses()
-        scaled = [loss / tf.cast(_replica_count(), loss.dtype) for loss in losses]
+        scaled = [optimizer.scale_loss(loss / tf.cast(_replica_count(), loss.dtype))  # see `minimize`
+                  for loss, (optimizer, _) in zip(losses, steps)]
     gradients = [tape.gradient(loss, variables) for loss, (_, variables) in zip(scaled, steps)]
     del tape
     for grads, (optimizer, variables) in zip(gradients, steps):

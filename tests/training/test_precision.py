@@ -1,4 +1,4 @@
-"""`training.precision`: mixed bfloat16/float16 in the supervised path and the VAE, GAN and AAE trainers.
+"""`training.precision`: mixed bfloat16/float16 in the supervised path and every trainer.
 
 Each case trains a tiny model two steps, then checks that inner layers compute in the reduced type while
 model outputs (so losses, the VAE's KL term and the discriminator's logits) stay float32, that float16 uses
@@ -22,6 +22,10 @@ TINY = {
     "ring_gan": ["params.hidden=8", "data.args.count=256", "training.batch_size=32"],
     "aae": ["params.hidden=8", "params.image_size=8", "data.args.limit=64", "training.batch_size=16",
             "training.samples={count: 4}"],
+    # As tests/training/test_translation.py trains them: CycleGAN at 16x16, pix2pix's PatchGAN at 32x32.
+    "cyclegan": ["data.args.limit=40", "training.samples.count=4", "params.filters=4", "params.image_size=16",
+                 "params.residual_blocks=1"],
+    "pix2pix": ["data.args.limit=40", "training.samples.count=4", "params.filters=4"],
 }
 
 
@@ -65,6 +69,7 @@ def random_batch(model):
     return arrays if len(arrays) > 1 else arrays[0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
 def test_supervised_mixed_precision_trains_reloads_and_predicts_float32(tmp_path, precision):
     import keras
@@ -81,10 +86,12 @@ def test_supervised_mixed_precision_trains_reloads_and_predicts_float32(tmp_path
     assert keras.config.dtype_policy().name == "float32"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("spec, precision", [
-    ("vae", "mixed_bfloat16"), ("vae", "mixed_float16"),
+    ("vae", "mixed_bfloat16"),
     ("ring_gan", "mixed_bfloat16"), ("ring_gan", "mixed_float16"),
     ("aae", "mixed_bfloat16"),
+    ("cyclegan", "mixed_bfloat16"), ("pix2pix", "mixed_bfloat16"), ("pix2pix", "mixed_float16"),
 ])
 def test_generative_trainers_train_in_mixed_precision_and_reload(tmp_path, spec, precision):
     import csv
@@ -124,6 +131,7 @@ print(spec.dtype.name, output.dtype.name, output.shape)
 """
 
 
+@pytest.mark.slow
 def test_a_run_trained_with_cli_precision_exports_a_float32_serving_signature(tmp_path):
     overrides = [value for item in [*TINY["cnn_classifier"], *QUICK] for value in ("--set", item)]
     result = run_cli("train", os.path.join(SPECS_DIR, "cnn_classifier.yaml"), "--out", tmp_path / "run",
