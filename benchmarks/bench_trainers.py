@@ -15,8 +15,9 @@ Run: python benchmarks/bench_trainers.py [--steps 40] [--gan-steps 40] [--repeat
 
 With `--precision mixed_bfloat16` (or mixed_float16) it compares kspec with itself instead: the VAE, the DCGAN
 and the CNN classifier (specs/cnn_classifier.yaml on the bundled digits) built from their specs in float32
-and with `training.precision` set, from the same seed, alternating, with the same rates and ratios
-(> 1 means the reduced precision is faster; which side runs first alternates), and each side's loss (and accuracy) after its last timed epoch.
+and with `training.precision` set, from the same seed, alternating which runs first, with the same rates and
+ratios (> 1 means the reduced precision is faster), and each side's loss (and accuracy) after its last timed
+epoch.
 """
 
 import argparse

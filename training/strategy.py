@@ -114,8 +114,9 @@ def read_tf_config(environ=None):
         raise _tf_config_error(f"task.type: expected one of the cluster's jobs ({', '.join(cluster)}). "
                                f"Received: type={task_type!r}")
     if not isinstance(task_index, int) or isinstance(task_index, bool) or not 0 <= task_index < len(cluster[task_type]):
-        raise _tf_config_error(f"task.index: expected an integer in 0-{len(cluster[task_type]) - 1} (cluster.{task_type} "
-                               f"has {len(cluster[task_type])} addresses). Received: index={task_index!r}")
+        count = len(cluster[task_type])
+        raise _tf_config_error(f"task.index: expected an integer in 0-{count - 1} (cluster.{task_type} has {count} "
+                               f"addresses). Received: index={task_index!r}")
     return ClusterTask(cluster, task_type, task_index)
 
 
@@ -231,7 +232,7 @@ def _first_line(error):
 
 def _keras_compatible(tf):
     class MultiWorkerMirroredStrategy(tf.distribute.MultiWorkerMirroredStrategy):
-        """Reduces what Keras 3's `fit` hands a multi-worker strategy (https://github.com/keras-team/keras/issues/20585).
+        """Reduces what Keras 3's `fit` hands a multi-worker strategy (keras-team/keras#20585).
 
         Before its first step `fit` reduces a whole `(inputs, targets)` batch in one call, and after each
         step it reduces the scalar metrics along `axis=0`; TensorFlow's multi-worker strategy refuses both
