@@ -231,3 +231,22 @@ def test_kspec_train_with_an_absent_peer_fails_in_one_line_within_the_timeout(tm
         f"TF_CONFIG: worker 1 at {addresses[1]} did not answer within 2 s (worker 0 waiting): start `kspec train` "
         "with the same spec there, or check the address (KSPEC_CLUSTER_TIMEOUT sets the wait)")
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.slow
+def test_mirrored_distribution_trains_in_the_strategy_scope(tmp_path):
+    import keras
+
+    from kspec.training.train import train
+
+    class Strategy(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.strategy = type(self.model.distribute_strategy).__name__
+
+    seen = Strategy()
+    run = train(os.path.join(SPECS_DIR, "cnn_classifier.yaml"), out=str(tmp_path / "run"), verbose=0,
+                callbacks=[seen], overrides=["training.distribute=mirrored", "params.filters=4", "params.image_size=8",
+                                             "data.args.size=8", "data.args.limit=64", "training.epochs=1"])
+    assert seen.strategy == "MirroredStrategy"
+    assert json.loads((tmp_path / "run" / "checkpoints" / "state.json").read_text())["epoch"] == 1
+    assert run.path == str(tmp_path / "run")
