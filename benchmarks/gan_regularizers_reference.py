@@ -71,7 +71,7 @@ EXTRACTOR = {"run": os.path.join("runs", "cnn"), "layer": "dense", "name": "digi
 
 
 def evaluate_all(out, epochs):
-    """{configuration: {metric: [value per seed]}} of the runs finished at `epochs`, each also written to its side file."""
+    """{configuration: {metric: [value per seed]}} of the runs finished at `epochs`, each written to its side file."""
     from kspec.training.evaluation import evaluate_run, write_scores
 
     results, protocol = {}, None
