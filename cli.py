@@ -131,12 +131,20 @@ def build(spec, output, model_name, overrides, allow_imports):
 @click.argument("spec", required=False, type=click.Path(dir_okay=False))
 @click.option("--out", type=click.Path(file_okay=False), help="Run directory (default: runs/<spec>-<time>).")
 @click.option("--resume", type=click.Path(file_okay=False), help="Continue the run in this directory from its last checkpoint.")
+@click.option("--precision", type=click.Choice(["float32", "mixed_bfloat16", "mixed_float16"]),
+              help="Shorthand for --set training.precision=...: layers compute in bfloat16/float16, outputs and "
+                   "losses stay float32.")
 @_spec_options
 @_reports_spec_errors
-def train(spec, out, resume, overrides, allow_imports):
+def train(spec, out, resume, precision, overrides, allow_imports):
     """Train SPEC on the data its `data:` section names; write a run directory (spec, metrics, checkpoints, logs)."""
     from kspec.training.train import resume_progress
     from kspec.training.train import train as run_training
+
+    if precision:
+        if resume:
+            raise SpecError("a resumed run keeps the precision it was trained in; drop --precision", path="--precision")
+        overrides = (*overrides, f"training.precision={precision}")
 
     if resume and not overrides:
         done, planned = resume_progress(resume)
@@ -145,6 +153,9 @@ def train(spec, out, resume, overrides, allow_imports):
             return
 
     run = run_training(spec, overrides=overrides, allow_imports=allow_imports, out=out, resume=resume)
+    if run is None:
+        click.echo("this worker's part of the training is done; the chief worker wrote the run directory")
+        return
     click.echo(f"run directory: {run.path} (metrics.csv, checkpoints/, samples/ of generative runs, logs/ for TensorBoard)")
 
 

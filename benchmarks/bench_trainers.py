@@ -12,6 +12,12 @@ on a shared machine): median rate of each, the ratio of the medians, and the med
 ratios ours/hand (> 1 means kspec is faster).
 
 Run: python benchmarks/bench_trainers.py [--steps 40] [--gan-steps 40] [--repeats 5] [--batch-size 128] [--jit auto|on|off]
+
+With `--precision mixed_bfloat16` (or mixed_float16) it compares kspec with itself instead: the VAE, the DCGAN
+and the CNN classifier (specs/cnn_classifier.yaml on the bundled digits) built from their specs in float32
+and with `training.precision` set, from the same seed, alternating which runs first, with the same rates and
+ratios (> 1 means the reduced precision is faster), and each side's loss (and accuracy) after its last timed
+epoch.
 """
 
 import argparse
@@ -141,19 +147,20 @@ def steps_per_second(model, dataset, steps):
     On a shared machine other processes slow the wall clock; CPU time counts only the work this process did.
     """
     wall, cpu = time.perf_counter(), time.process_time()
-    model.fit(dataset, epochs=1, steps_per_epoch=steps, shuffle=False, verbose=0)
+    history = model.fit(dataset, epochs=1, steps_per_epoch=steps, shuffle=False, verbose=0)
+    model.last_logs = {key: values[-1] for key, values in history.history.items()}
     return steps / (time.perf_counter() - wall), steps / (time.process_time() - cpu)
 
 
-def compare(name, ours, hand, dataset, steps, repeats):
+def compare(name, ours, hand, dataset, steps, repeats, labels=("kspec", "hand-written")):
     for model in (ours, hand):  # warm-up: trace the step
         model.fit(dataset, epochs=1, steps_per_epoch=2, shuffle=False, verbose=0)
     rates = {"kspec": [], "hand": []}
     models = {"kspec": ours, "hand": hand}
     for repetition in range(repeats):
         # Which one runs first alternates, so a trend in the machine's load does not favour either.
-        for name in ("kspec", "hand") if repetition % 2 == 0 else ("hand", "kspec"):
-            rates[name].append(steps_per_second(models[name], dataset, steps))
+        for side in ("kspec", "hand") if repetition % 2 == 0 else ("hand", "kspec"):
+            rates[side].append(steps_per_second(models[side], dataset, steps))
     ratios = {}
     for index, clock in enumerate(("wall", "cpu")):
         kspec = statistics.median(r[index] for r in rates["kspec"])
@@ -163,23 +170,54 @@ def compare(name, ours, hand, dataset, steps, repeats):
         paired = statistics.median(a[index] / b[index] for a, b in zip(rates["kspec"], rates["hand"]))
         unit = "steps/s" if clock == "wall" else "steps/CPU-s"
         print(
-            f"{name:5s} {clock:4s}  kspec {kspec:7.2f} {unit}   hand-written {by_hand:7.2f} {unit}   "
+            f"{name:5s} {clock:4s}  {labels[0]} {kspec:7.2f} {unit}   {labels[1]} {by_hand:7.2f} {unit}   "
             f"ratio of medians {kspec / by_hand:.3f}   median paired ratio {paired:.3f}"
         )
         ratios[clock] = paired
     return ratios
 
 
-def from_spec(name, jit):
+def from_spec(name, jit, precision=None):
     """The trainer `kspec train specs/NAME` builds: models from the spec, trainer and optimizers from training:."""
     from kspec import builder
     from kspec.training.config import TrainingConfig
     from kspec.training.trainer_from_spec import build_compiled_trainer
 
-    spec = builder.load_spec(os.path.join(REPO, "specs", name), overrides=[f"training.jit_compile={str(jit).lower()}"]
-                             if jit != "auto" else [])
-    trainer, _ = build_compiled_trainer(spec, TrainingConfig.from_spec(spec))
-    return trainer
+    overrides = [f"training.jit_compile={str(jit).lower()}"] if jit != "auto" else []
+    overrides += [f"training.precision={precision}"] if precision else []
+    spec = builder.load_spec(os.path.join(REPO, "specs", name), overrides=overrides)
+    config = TrainingConfig.from_spec(spec)
+    if config.trainer != "supervised":
+        return build_compiled_trainer(spec, config)[0]
+    # The supervised path of `kspec train` (training/supervised.py) compiles the spec's model like this.
+    from kspec.training.config import keras_loss, keras_metrics, keras_optimizer
+
+    model = builder.build(spec)[config.model]
+    model.compile(optimizer=keras_optimizer(config.optimizer, config.learning_rate_schedule, config.precision),
+                  loss=keras_loss(config.loss), metrics=keras_metrics(config.metrics), jit_compile=config.jit_compile)
+    return model
+
+
+def compare_precision(precision, dataset, args, jit):
+    """kspec in float32 against kspec in `precision`, same seed, for the VAE, the DCGAN and the CNN."""
+    from kspec import builder
+    from kspec.data import load_data
+
+    digits = load_data(builder.load_spec(os.path.join(REPO, "specs", "cnn_classifier.yaml")).data,
+                       batch_size=args.batch_size, seed=0).train.repeat()
+    cases = [("VAE", "vae.yaml", dataset, args.steps), ("DCGAN", "dcgan.yaml", dataset.map(lambda x: x * 2.0 - 1.0),
+             args.gan_steps or args.steps), ("CNN", "cnn_classifier.yaml", digits, args.steps)]
+    for name, spec, data, steps in cases:
+        if args.only not in (None, name.lower()):
+            continue
+        sides = []
+        for side in (precision, "float32"):
+            keras.utils.set_random_seed(0)  # same initial weights on both sides
+            sides.append(from_spec(spec, jit, side))
+        compare(name, *sides, data, steps, args.repeats, labels=(precision, "float32"))
+        for side, model in zip((precision, "float32"), sides):
+            logs = ", ".join(f"{key} {value:.4f}" for key, value in sorted(model.last_logs.items()))
+            print(f"{name:5s} {side:14s} after {args.repeats + 1} epochs of the same batches: {logs}")
 
 
 def main():
@@ -190,13 +228,18 @@ def main():
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--jit", choices=["auto", "on", "off"], default="auto")
-    parser.add_argument("--only", choices=["vae", "gan"], default=None)
+    parser.add_argument("--only", choices=["vae", "gan", "dcgan", "cnn"], default=None)
+    parser.add_argument("--precision", choices=["mixed_bfloat16", "mixed_float16"], default=None,
+                        help="compare kspec in float32 with kspec in this precision instead of with hand-written steps")
     args = parser.parse_args()
     jit = {"auto": "auto", "on": True, "off": False}[args.jit]
     keras.utils.set_random_seed(0)
     images = np.random.default_rng(0).uniform(size=(args.batch_size * 8, 28, 28, 1)).astype("float32")
     dataset = tf.data.Dataset.from_tensor_slices(images).batch(args.batch_size, drop_remainder=True).repeat().prefetch(2)
     print(f"keras {keras.__version__}, tensorflow {tf.__version__}, batch {args.batch_size}, jit_compile={args.jit}")
+    if args.precision:
+        compare_precision(args.precision, dataset, args, jit)
+        return
 
     if args.only in (None, "vae"):
         ours = from_spec("vae.yaml", jit)  # what `kspec train specs/vae.yaml` trains
@@ -207,7 +250,7 @@ def main():
         print(f"      jit_compile resolved to: kspec {ours.jit_compile}, hand {hand.jit_compile}")
         compare("VAE", ours, hand, dataset, args.steps, args.repeats)
 
-    if args.only in (None, "gan"):
+    if args.only in (None, "gan", "dcgan"):
         gan_images = dataset.map(lambda x: x * 2.0 - 1.0)
         ours = from_spec("dcgan.yaml", jit)
         generator, discriminator = dcgan_models()

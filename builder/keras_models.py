@@ -4,6 +4,7 @@ Keras errors raised while constructing or calling a layer are turned into `SpecE
 that caused them, with the shapes of its inputs, so a shape mistake never surfaces as a Keras traceback.
 """
 
+import contextlib
 import importlib
 import os
 import re
@@ -26,19 +27,36 @@ def build_models(resolved):
     import kspec.layers  # noqa: F401  (registers kspec's layers with Keras)
 
     built = {}
-    for name in model_order(resolved):
-        graph = resolved.models[name]
-        counts = resolved.shapes[name].parameters if resolved.shapes else None
-        try:
-            built[name] = build_model(graph, keras, built, counts)
-        except RecursionError:
-            # Keras walks functional graphs recursively; a chain of a few thousand layers exceeds Python's limit.
-            raise SpecError(f"Keras cannot build model `{name}`: its {len(graph.nodes)} layers chain too deep; "
-                            "reduce the `repeat` counts", graph.path, graph.mark) from None
+    with dtype_policy(keras, (resolved.training or {}).get("precision", "float32")):
+        for name in model_order(resolved):
+            graph = resolved.models[name]
+            counts = resolved.shapes[name].parameters if resolved.shapes else None
+            try:
+                built[name] = build_model(graph, keras, built, counts)
+            except RecursionError:
+                # Keras walks functional graphs recursively; a chain of a few thousand layers exceeds Python's limit.
+                raise SpecError(f"Keras cannot build model `{name}`: its {len(graph.nodes)} layers chain too deep; "
+                                "reduce the `repeat` counts", graph.path, graph.mark) from None
     problems = parameter_problems(resolved, {name: model.count_params() for name, model in built.items()})
     if problems:
         raise SpecError(problems)
     return {name: built[name] for name in resolved.models}
+
+
+@contextlib.contextmanager
+def dtype_policy(keras, name):
+    """Layers constructed inside take the Keras dtype policy `name` (`training.precision`); restored on exit.
+
+    Under a mixed policy layers compute in bfloat16/float16 and keep float32 weights; `build_model` keeps each
+    model's output layers in float32, so losses, the VAE's KL term and a discriminator's logits are computed
+    and exported in float32 (as the Keras mixed precision guide advises for the last layer).
+    """
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 # Building a layer allocates its weights at once, so a spec asking for `units: 1000000` after a large Flatten
@@ -103,7 +121,7 @@ def build_model(model, keras, built, counts=None):
                     f"the model would have more than {MAX_PARAMETERS:,} parameters by this layer (about "
                     f"{total:,}); is a size argument too large? (limit: KSPEC_MAX_PARAMETERS)",
                     node.where(), node.mark)
-            layer = _construct(node.layer, node, keras, name=node.name)
+            layer = _construct(node.layer, node, keras, name=node.name, float32=node.name in model.outputs)
         tensors[node.name] = _call(layer, node, inputs)
     outputs = [tensors[name] for name in model.outputs]
     try:
@@ -128,12 +146,14 @@ def layer_class(op):
     return getattr(module, entry["class"])
 
 
-def _construct(call, node, keras, name=None):
+def _construct(call, node, keras, name=None, float32=False):
     cls = layer_class(call.op)
     args = {k: _construct(v, node, keras) if isinstance(v, LayerCall) else _keras_argument(call.op, k, v)
             for k, v in call.args.items()}
     if name is not None:
         args["name"] = name
+    if float32 and keras.config.dtype_policy().name.startswith("mixed_"):
+        args.setdefault("dtype", "float32")  # a model output under mixed precision (see `dtype_policy`)
     try:
         return cls(**args)
     except Exception as error:

@@ -3,6 +3,7 @@
 import keras
 
 from kspec.layers.register import register_layer
+from kspec.layers.replica_seed import PerReplicaSeedGenerator
 
 
 @register_layer
@@ -34,7 +35,8 @@ class Sampling(keras.layers.Layer):
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise ValueError(f"Invalid value for argument `seed`: expected an integer or None. Received: seed={seed!r}")
         self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
+        # Per replica: under a tf.distribute strategy every replica (and worker) draws its own noise.
+        self.seed_generator = PerReplicaSeedGenerator(seed)
 
     def call(self, inputs):
         z_mean, z_log_var = inputs

@@ -9,7 +9,8 @@ PyTorch means writing these functions for that backend.
 Under `tf.distribute` each replica sees a slice of the global batch and the optimizer sums the replicas'
 gradients, so the loss is divided by the number of replicas before differentiation (as Keras' own
 `train_step` does); the loss returned for the metrics is the unscaled per-replica value. The replicas' random
-draws are told apart by `PerReplicaSeedGenerator`, which reads the replica index from `tf.distribute`.
+draws are told apart by `PerReplicaSeedGenerator` (`kspec.layers.replica_seed`), which reads the replica index
+from `tf.distribute`.
 """
 
 import keras
@@ -18,6 +19,8 @@ import keras
 # Backend-specific (TensorFlow): tf.GradientTape.
 # ---------------------------------------------------------------------------------------------------------------
 import tensorflow as tf
+
+from kspec.layers.replica_seed import PerReplicaSeedGenerator  # noqa: F401  (the trainers' latents draw from it)
 
 
 def _require_tensorflow():
@@ -53,7 +56,9 @@ def minimize(optimizer, compute_loss, variables):
     _require_tensorflow()
     with tf.GradientTape() as tape:
         loss, extras = compute_loss()
-        scaled_loss = loss / tf.cast(_replica_count(), loss.dtype)
+        # `scale_loss` multiplies by a `LossScaleOptimizer`'s dynamic scale (mixed_float16), whose
+        # `apply_gradients` divides it out again and skips steps with non-finite gradients.
+        scaled_loss = optimizer.scale_loss(loss / tf.cast(_replica_count(), loss.dtype))
     gradients = tape.gradient(scaled_loss, variables)
     optimizer.apply_gradients(zip(gradients, variables))
     return loss, extras
@@ -85,7 +90,8 @@ def minimize_jointly(compute_losses, steps):
     _require_tensorflow()
     with tf.GradientTape(persistent=True) as tape:
         losses, extras = compute_losses()
-        scaled = [loss / tf.cast(_replica_count(), loss.dtype) for loss in losses]
+        scaled = [optimizer.scale_loss(loss / tf.cast(_replica_count(), loss.dtype))  # see `minimize`
+                  for loss, (optimizer, _) in zip(losses, steps)]
     gradients = [tape.gradient(loss, variables) for loss, (_, variables) in zip(scaled, steps)]
     del tape
     for grads, (optimizer, variables) in zip(gradients, steps):
@@ -116,32 +122,3 @@ def input_gradients(function, inputs):
         tape.watch(inputs)
         outputs = function(inputs)
     return tape.gradient(outputs, inputs)
-
-
-class PerReplicaSeedGenerator(keras.random.SeedGenerator):
-    """A `keras.random.SeedGenerator` whose draws differ between the replicas of a `tf.distribute` strategy.
-
-    The state variable is mirrored, so a plain generator hands every replica the same seed and the same
-    latents. This one offsets the first seed component by the replica's index (0 outside a strategy, so
-    single-device draws are those of a plain generator with the same seed).
-
-    Args:
-        seed: integer seed, or None.
-
-    Example:
-    >>> generator = PerReplicaSeedGenerator(3)
-    >>> keras.ops.convert_to_numpy(generator.next()).tolist() == keras.ops.convert_to_numpy(
-    ...     keras.random.SeedGenerator(3).next()).tolist()
-    True
-    """
-
-    # Far apart so replica streams do not meet for nearby user seeds.
-    REPLICA_STRIDE = 1_000_003
-
-    def next(self, ordered=True):
-        seed = super().next(ordered=ordered)
-        context = tf.distribute.get_replica_context()
-        if context is None or tf.distribute.get_strategy().num_replicas_in_sync == 1:
-            return seed
-        replica = tf.cast(context.replica_id_in_sync_group, seed.dtype)
-        return seed + tf.stack([replica * self.REPLICA_STRIDE, tf.zeros_like(replica)])

@@ -27,6 +27,8 @@ class TrainingConfig:
     steps_per_epoch: int | None = None
     seed: int = DEFAULTS["seed"]
     jit_compile: bool = False
+    distribute: str | None = None
+    precision: str = "float32"
     callbacks: dict = field(default_factory=dict)
     checkpoint: dict = field(default_factory=dict)
     samples: dict = field(default_factory=dict)
@@ -56,15 +58,20 @@ def _construct(section, value, module):
     return getattr(module, entry["class"])(**args)
 
 
-def keras_optimizer(value, schedule=None):
-    """The optimizer named in the spec, with the learning-rate schedule (if any) as its learning rate."""
+def keras_optimizer(value, schedule=None, precision="float32"):
+    """The optimizer named in the spec, with the learning-rate schedule (if any) as its learning rate.
+
+    Under `precision: mixed_float16` it is wrapped in a `keras.optimizers.LossScaleOptimizer`: float16's
+    narrow range makes small gradients underflow to zero without loss scaling (bfloat16 has float32's range).
+    """
     import keras
 
     name, args = split_call(value)
     entry = lookup_entry("optimizers", name)
     if schedule is not None:
         args["learning_rate"] = _construct("schedules", schedule, keras.optimizers.schedules)
-    return getattr(keras.optimizers, entry["class"])(**args)
+    optimizer = getattr(keras.optimizers, entry["class"])(**args)
+    return keras.optimizers.LossScaleOptimizer(optimizer) if precision == "mixed_float16" else optimizer
 
 
 def keras_loss(value):

@@ -36,7 +36,7 @@ def train(spec, run, *, resume=False, verbose="auto", callbacks=()):
     data = batch_arrays(arrays, spec.data, seed=config.seed)
 
     model.compile(
-        optimizer=keras_optimizer(config.optimizer, config.learning_rate_schedule),
+        optimizer=keras_optimizer(config.optimizer, config.learning_rate_schedule, config.precision),
         loss=keras_loss(config.loss),
         metrics=keras_metrics(config.metrics),
         jit_compile=config.jit_compile,

@@ -19,33 +19,41 @@ def train(spec_path=None, *, overrides=(), allow_imports=(), out=None, resume=No
         callbacks: extra Keras callbacks, called after the run's own at each epoch end, so the epoch is
             already committed (metrics.csv, checkpoint) when they see it; `kspec tune` prunes trials this way.
 
+    Returns:
+        The run directory; None in a worker of a multi-worker run other than the chief, which writes it.
+
     The run directory is locked for the whole call (see `kspec.training.run_directory`).
     """
-    run = None
-    try:
-        if resume is not None:
-            if overrides:
-                raise SpecError("a resumed run keeps its own spec; drop --set (or start a new run)", path="--set")
-            # Locked before anything is read: a second `--resume` of a live run is refused at once.
-            run = RunDirectory.open_for_training(resume)
-            spec = builder.load_spec(run.spec_file, allow_imports=allow_imports)
-        else:
-            if spec_path is None:
-                raise SpecError("give a SPEC to train, or --resume RUN_DIR", path="SPEC")
-            spec = builder.load_spec(spec_path, overrides, allow_imports)
-            # Created only after the data checks; an --out that exists already is locked now.
-            run = RunDirectory.reserve(spec, out)
-        if spec.data is None:
-            raise SpecError("the spec has no `data:` section saying what to train on", path="data")
-        config = TrainingConfig.from_spec(spec)
-        if config.trainer == "supervised":
-            from kspec.training.supervised import train as train_with
-        else:
-            from kspec.training.generative import train as train_with
-        return train_with(spec, run, resume=resume is not None, verbose=verbose, callbacks=callbacks)
-    finally:
-        if run is not None:
-            run.release()
+    if resume is not None:
+        if overrides:
+            raise SpecError("a resumed run keeps its own spec; drop --set (or start a new run)", path="--set")
+        spec = builder.load_spec(RunDirectory.open(resume).spec_file, allow_imports=allow_imports)
+    else:
+        if spec_path is None:
+            raise SpecError("give a SPEC to train, or --resume RUN_DIR", path="SPEC")
+        spec = builder.load_spec(spec_path, overrides, allow_imports)
+    if spec.data is None:
+        raise SpecError("the spec has no `data:` section saying what to train on", path="data")
+    config = TrainingConfig.from_spec(spec)
+    if config.trainer == "supervised":
+        from kspec.training.supervised import train as train_with
+    else:
+        from kspec.training.generative import train as train_with
+    from kspec.training.strategy import distributed
+
+    # Under `training.distribute` every worker trains, each in the directory `distributed` gives it: only the
+    # chief's is the run asked for (see strategy.py), so the workers never take the chief's lock.
+    with distributed(config.distribute, out, resume) as (out, resume, task):
+        run = None
+        try:
+            # Locked before the checkpoint is read: a second `--resume` of a live run is refused at once;
+            # a new run is created only after the data checks, and an --out that exists already is locked now.
+            run = RunDirectory.open_for_training(resume) if resume is not None else RunDirectory.reserve(spec, out)
+            trained = train_with(spec, run, resume=resume is not None, verbose=verbose, callbacks=callbacks)
+        finally:
+            if run is not None:
+                run.release()
+    return trained if task is None or task.is_chief else None
 
 
 def resume_progress(run_dir):

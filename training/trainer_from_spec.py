@@ -44,7 +44,7 @@ def build_compiled_trainer(spec, config, models=None):
         chosen = (config.optimizers or {}).get(role) if role else None
         if chosen is None and name == "g_optimizer" and config.trainer == "aae":
             continue  # the AAE's generator phase defaults to a copy of the autoencoder optimizer
-        arguments[name] = keras_optimizer(chosen or config.optimizer, config.learning_rate_schedule)
+        arguments[name] = keras_optimizer(chosen or config.optimizer, config.learning_rate_schedule, config.precision)
     trainer.compile(**arguments, jit_compile=config.jit_compile)
     return trainer, models
 

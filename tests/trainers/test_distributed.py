@@ -51,6 +51,17 @@ SCRIPT = textwrap.dedent(
     first, second = (keras.ops.convert_to_numpy(d) for d in strategy.experimental_local_results(draws))
     results["replicas_draw_different_latents"] = not np.allclose(first, second)
 
+    # The VAE's noise comes from the encoder's Sampling layer: its replicas must draw their own too.
+    from kspec.layers import Sampling
+    with strategy.scope():
+        sampling = Sampling(seed=0)
+    zeros = tf.zeros((3, 2))  # z = 0 + exp(0) * eps: the noise itself
+    noise = strategy.run(tf.function(lambda: sampling([zeros, zeros])))
+    first, second = (keras.ops.convert_to_numpy(n) for n in strategy.experimental_local_results(noise))
+    results["sampling_replicas_draw_different_noise"] = not np.allclose(first, second)
+    results["sampling_replica_0_draws_single_device_noise"] = bool(
+        np.allclose(first, keras.ops.convert_to_numpy(Sampling(seed=0)([np.zeros((3, 2))] * 2))))
+
     with strategy.scope():
         aae = AAE(*build_aae_models(), prior="gaussian_mixture", reconstruction="mse", seed=0)
         aae.compile(ae_optimizer="adam", d_optimizer="adam")
@@ -96,5 +107,7 @@ def test_trainers_run_under_mirrored_strategy_with_two_devices():
     assert results["vae"] and results["gan"] and results["aae"]
     assert results["gan_steps"] == [4, 2]  # 2 batches, n_critic=2
     assert results["replicas_draw_different_latents"]
+    assert results["sampling_replicas_draw_different_noise"]
+    assert results["sampling_replica_0_draws_single_device_noise"]
     # Gradients are summed over replicas, so each replica's loss is scaled by 1/2: same step as one device.
     assert results["max_weight_difference"] < 1e-6
