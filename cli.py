@@ -46,19 +46,49 @@ def main(verbose):
 
 @main.command()
 @click.argument("specs", nargs=-1, required=True, type=click.Path())
+@click.option("--grid", multiple=True, metavar="KEY=V1,V2,...",
+              help="Validate every combination of these values (repeatable; a table of parameters and problems).")
 @_spec_options
-def validate(specs, overrides, allow_imports):
-    """Check SPECS (schema, names, references, arguments) without importing TensorFlow. Exit 1 on problems."""
-    from kspec.builder import validate as validate_spec
+def validate(specs, grid, overrides, allow_imports):
+    """Check SPECS (schema, names, references, arguments, shapes, parameter counts) without importing TensorFlow.
 
+    Exit 1 on problems. Nodes whose shapes cannot be known statically are listed as notes.
+    """
+    from kspec.builder import load_spec
+    from kspec.builder.shapes import shape_notes
+
+    if grid:
+        _validate_grid(specs, grid, overrides, allow_imports)
+        return
     failed = False
     for spec in specs:
-        for problem in validate_spec(spec, overrides, allow_imports):
-            click.echo(str(problem), err=True)
+        try:
+            resolved = load_spec(spec, overrides, allow_imports)
+        except SpecError as error:
+            for problem in error.problems:
+                click.echo(str(problem), err=True)
             failed = True
+            continue
+        for note in shape_notes(resolved):
+            click.echo(note, err=True)
     if failed:
         sys.exit(1)
     click.echo(f"{len(specs)} spec{'s' if len(specs) != 1 else ''} valid")
+
+
+def _validate_grid(specs, grid, overrides, allow_imports):
+    from kspec.builder.grid import format_grid, validate_grid
+
+    try:
+        tables = [(spec, validate_grid(spec, grid, overrides, allow_imports)) for spec in specs]
+    except SpecError as error:
+        for problem in error.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(1)
+    for spec, rows in tables:
+        click.echo(format_grid(spec, grid, rows))
+    if any(row.problem for _, rows in tables for row in rows):
+        sys.exit(1)
 
 
 @main.command()
@@ -332,6 +362,71 @@ def stats(spec, output, extractor_run, layer, name, inception_weights):
         raise SpecError("give --extractor-run RUN --layer LAYER, or --inception-weights FILE", path="--extractor-run")
     statistics = dataset_statistics(spec, options, output)
     click.echo(f"wrote {output} (N={statistics.count}, d={len(statistics.mean)})")
+
+
+@main.command(name="import")
+@click.argument("source")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Spec file to write.")
+@click.option("--input-shape", metavar="D1,D2,...", help="Input shape without batch (applications: e.g. 96,96,3).")
+@click.option("--allow-import", "allow_imports", multiple=True, metavar="MODULE",
+              help="Allow SOURCE to be MODULE.function (runs that module's code; repeatable).")
+@click.option("--check", is_flag=True, help="Build the spec and compare parameters, layer configs and outputs.")
+@_reports_spec_errors
+def import_model(source, output, input_shape, allow_imports, check):
+    """Write a spec that builds the Keras model SOURCE.
+
+    SOURCE is a .keras file (loaded in safe mode; Lambda layers are refused), keras.applications.NAME
+    (built with weights=None), or module.function with --allow-import module.
+    """
+    from kspec.builder.keras_import import (compare_round_trip, load_source, round_trip_text, spec_from_model,
+                                            write_spec)
+
+    shape = None
+    if input_shape:
+        try:
+            shape = tuple(int(d) for d in input_shape.split(","))
+        except ValueError:
+            raise SpecError(f"expected integers separated by commas. Received: {input_shape!r}",
+                            path="--input-shape") from None
+    model = load_source(source, allow_imports, shape)
+    document = spec_from_model(model)
+    write_spec(document, output, source)
+    click.echo(f"wrote {output}: model `{list(document['models'])[-1]}`, {len(model.operations)} layers, "
+               f"{model.count_params():,} parameters")
+    if check:
+        text, same = round_trip_text(compare_round_trip(model, output))
+        click.echo(text)
+        if not same:
+            sys.exit(1)
+
+
+@main.command()
+@click.argument("left", type=click.Path(exists=True))
+@click.argument("right", type=click.Path(exists=True))
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a value on both sides (repeatable).")
+@click.option("--set-a", "overrides_a", multiple=True, metavar="KEY=VALUE", help="Override a value of LEFT only.")
+@click.option("--set-b", "overrides_b", multiple=True, metavar="KEY=VALUE", help="Override a value of RIGHT only.")
+@click.option("--allow-import", "allow_imports", multiple=True, metavar="MODULE", help=_IMPORT_HELP)
+def diff(left, right, overrides, overrides_a, overrides_b, allow_imports):
+    """Compare two specs or run directories after resolution: models and nodes added, removed or changed.
+
+    Exit 0 when they build the same networks with the same settings, 1 when they differ, 2 on trouble.
+    """
+    from kspec.builder.diff import diff_specs, format_diff, load_side
+
+    try:
+        sides = [load_side(path, [*overrides, *extra], allow_imports)
+                 for path, extra in ((left, overrides_a), (right, overrides_b))]
+    except SpecError as error:
+        for problem in error.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(2)
+    labels = [" ".join([path, *(f"--set {o}" for o in (*overrides, *extra))])
+              for path, extra in ((left, overrides_a), (right, overrides_b))]
+    result = diff_specs(*sides, *labels)
+    click.echo(format_diff(result))
+    sys.exit(0 if result.empty() else 1)
 
 
 @main.command()

@@ -10,9 +10,11 @@ Example:
 
 from kspec.builder.checks import check_resolved
 from kspec.builder.loader import load_document
+from kspec.builder.parameter_counts import forget_stale_counts
 from kspec.builder.resolver import resolve
 from kspec.builder.schema import check_schema, load_schema
 from kspec.builder.search import check_search
+from kspec.builder.shapes import check_shapes
 from kspec.builder.training_checks import check_training
 from kspec.errors import Problem, SpecError
 
@@ -28,17 +30,20 @@ def load_spec(path, overrides=(), allow_imports=()):
         allow_imports: modules listed in the spec's `imports:` that may be imported for user layers.
 
     Returns:
-        A `ResolvedSpec` (plain data; no Keras imported).
+        A `ResolvedSpec` (plain data; no Keras imported) with its static shapes in `.shapes`.
 
     Raises:
         SpecError: listing every problem found, each with file, line, column and spec path.
     """
     document = load_document(path, overrides)
+    forget_stale_counts(document, overrides)
     problems = check_schema(document)
     if problems:
         raise SpecError(problems)
     resolved = resolve(document, str(path))
     problems = check_resolved(resolved, allow_imports) + check_training(resolved)
+    if not problems:
+        problems = check_shapes(resolved)  # static shapes and parameter counts, kept as resolved.shapes
     if not problems:  # the search puts values into a spec that must be valid itself first
         problems = check_search(resolved, allow_imports)
     if problems:

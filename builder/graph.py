@@ -107,4 +107,5 @@ class ResolvedSpec:
     training: dict | None = None
     data: dict | None = None
     document: dict | None = None  # the loaded document (after extends and overrides), for run directories
+    shapes: dict | None = None  # {model: builder.shapes.ModelShapes}, filled in by validation
     defaults: list = field(default_factory=list)  # `LayerCall`s of the `defaults:` entries, for their checks

@@ -83,6 +83,9 @@ _OBJECT_NUMBERS = {"max_value", "min_value", "rate"}
 
 
 def _argument_type(class_name, name, default):
+    if name in ("padding", "cropping") and class_name.startswith(("ZeroPadding", "Cropping")):
+        # An int, one int per axis, or a (before, after) pair per axis: the shape rule checks the form.
+        return "any"
     if name in _BY_NAME:
         return _BY_NAME[name]
     if name.rsplit("_", 1)[-1] in OBJECT_SECTIONS:

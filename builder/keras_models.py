@@ -12,6 +12,7 @@ from kspec.builder.checks import model_order, topological_order
 from kspec.builder.resolver import MODEL_OP
 from kspec.builder.graph import LayerCall
 from kspec.builder.keras_catalog import OBJECT_SECTIONS, lookup_entry, lookup_layer
+from kspec.builder.parameter_counts import parameter_problems
 from kspec.errors import SpecError
 
 # Merge layers whose inputs must agree in shape (all axes, or all but the concatenation axis).
@@ -27,12 +28,16 @@ def build_models(resolved):
     built = {}
     for name in model_order(resolved):
         graph = resolved.models[name]
+        counts = resolved.shapes[name].parameters if resolved.shapes else None
         try:
-            built[name] = build_model(graph, keras, built)
+            built[name] = build_model(graph, keras, built, counts)
         except RecursionError:
             # Keras walks functional graphs recursively; a chain of a few thousand layers exceeds Python's limit.
             raise SpecError(f"Keras cannot build model `{name}`: its {len(graph.nodes)} layers chain too deep; "
                             "reduce the `repeat` counts", graph.path, graph.mark) from None
+    problems = parameter_problems(resolved, {name: model.count_params() for name, model in built.items()})
+    if problems:
+        raise SpecError(problems)
     return {name: built[name] for name in resolved.models}
 
 
@@ -75,8 +80,12 @@ def estimate_parameters(call, input_shapes):
     return 0
 
 
-def build_model(model, keras, built):
-    """Builds one `ModelGraph` as a functional `keras.Model`; `built` holds models it may use as layers."""
+def build_model(model, keras, built, counts=None):
+    """Builds one `ModelGraph` as a functional `keras.Model`; `built` holds models it may use as layers.
+
+    `counts` are the static parameter counts of its nodes (builder/shapes.py), exact where known; other layers
+    are estimated before their weights are allocated.
+    """
     tensors = {}
     total = 0
     for model_input in model.inputs:
@@ -87,7 +96,8 @@ def build_model(model, keras, built):
             layer = built[node.layer.args["model"]]
         else:
             shapes = [tuple(t.shape) for t in inputs if hasattr(t, "shape")]
-            total += estimate_parameters(node.layer, shapes)
+            known = counts.get(node.name) if counts else None
+            total += known if known is not None else estimate_parameters(node.layer, shapes)
             if total > MAX_PARAMETERS:
                 raise SpecError(
                     f"the model would have more than {MAX_PARAMETERS:,} parameters by this layer (about "
@@ -192,9 +202,10 @@ def _precheck_merge(layer, node, inputs):
     for axis in range(1, rank):
         if axis in skip:
             continue
-        sizes = {s[axis] for s in shapes if s[axis] is not None}
+        # Elementwise merges broadcast an axis of size 1 (a squeeze-and-excitation scale); concatenation does not.
+        sizes = {s[axis] for s in shapes} - ({None} if kind == "Concatenate" else {None, 1})
         if len(sizes) > 1:
-            what = "all axes but the concatenation axis" if kind == "Concatenate" else "every axis"
+            what = "all axes but the concatenation axis" if kind == "Concatenate" else "every axis (or are 1 there)"
             raise SpecError(
                 f"`{_display(node.layer.op)}` needs inputs that agree on {what}, but axis {axis} differs: "
                 f"{_shapes(node, inputs)}; check the strides, padding or pooling upstream",

@@ -4,9 +4,13 @@ A source returns either `Examples` (independent examples, split at random) or a 
 split chronologically and then cut into windows, so that no validation value is seen in training).
 """
 
-from dataclasses import dataclass, field
+from __future__ import annotations  # NumPy only in annotations: `kspec validate` imports this without NumPy
 
-import numpy as np
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 TASKS = ("classification", "segmentation", "forecasting", "regression", "reconstruction", "generation")
 

@@ -1,6 +1,6 @@
 """Image array conventions shared by the image sources: NHWC float32, optional bilinear resize."""
 
-import numpy as np
+from kspec.data.lazy_numpy import np
 
 
 def as_nhwc(images):

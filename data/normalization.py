@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-import numpy as np
+from kspec.data.lazy_numpy import np
 
 METHODS = ("unit", "symmetric", "standardize", "none")
 

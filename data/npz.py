@@ -1,9 +1,10 @@
 """`npz`: the user's own arrays from a NumPy `.npz` file."""
 
-import numpy as np
+from kspec.data.lazy_numpy import np
 
 from kspec.data.arguments import show
 from kspec.data.examples import Examples
+from kspec.data.files import read_npz
 from kspec.data.images import as_nhwc
 from kspec.registry import DATA_SOURCES
 
@@ -45,23 +46,17 @@ def npz(args):
     add_channel_axis = args.boolean("add_channel_axis", default=False)
     args.finish()
 
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as error:
-        raise args.error("path", f"expected a .npz file written by numpy.savez. Received: path={show(path)} "
-                                 f"({error})") from None
-    with archive:
-        keys = sorted(archive.files)
-        if task is None and y_key is None:
-            task = "generation"
-        wanted = [(x_key, "x_key")] + ([(y_key, "y_key")] if task not in ("reconstruction", "generation") else [])
-        for key, argument in wanted:
-            if key not in archive.files:
-                hint = "; set `y_key: null` for unlabelled data" if argument == "y_key" else ""
-                raise args.error(argument, f"expected an array named {show(key)} in {path}, which holds "
-                                           f"{', '.join(show(k) for k in keys) or 'no arrays'}{hint}")
-        inputs = archive[x_key]
-        targets = archive[y_key] if len(wanted) == 2 else None
+    if task is None and y_key is None:
+        task = "generation"
+    wanted = [(x_key, "x_key")] + ([(y_key, "y_key")] if task not in ("reconstruction", "generation") else [])
+    arrays, keys = read_npz(path, [key for key, _ in wanted], lambda message: args.error("path", message))
+    for key, argument in wanted:
+        if key not in arrays:
+            hint = "; set `y_key: null` for unlabelled data" if argument == "y_key" else ""
+            raise args.error(argument, f"expected an array named {show(key)} in {path}, which holds "
+                                       f"{', '.join(show(k) for k in keys) or 'no arrays'}{hint}")
+    inputs = arrays[x_key]
+    targets = arrays[y_key] if len(wanted) == 2 else None
 
     if inputs.ndim < 2:
         raise args.error("x_key", f"expected inputs with a first axis of examples and at least one more. "

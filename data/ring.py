@@ -6,7 +6,7 @@ with standard deviation 0.02 on a circle of radius 2.
 
 from dataclasses import dataclass
 
-import numpy as np
+from kspec.data.lazy_numpy import np
 
 from kspec.data.examples import Examples
 from kspec.registry import DATA_SOURCES

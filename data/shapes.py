@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-import numpy as np
+from kspec.data.lazy_numpy import np
 
 from kspec.data.examples import Examples
 from kspec.registry import DATA_SOURCES

@@ -1,6 +1,6 @@
 """`sine_series`: a seeded synthetic time series (sum of sines + linear trend + noise) for forecasting."""
 
-import numpy as np
+from kspec.data.lazy_numpy import np
 
 from kspec.data.examples import Series
 from kspec.registry import DATA_SOURCES

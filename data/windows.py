@@ -1,6 +1,6 @@
 """Cutting a time series into (past window, future horizon) pairs, and the naive forecast they must beat."""
 
-import numpy as np
+from kspec.data.lazy_numpy import np
 
 
 def make_windows(values, window, horizon, *, target_feature=0, stride=1):

@@ -10,7 +10,8 @@ import os
 
 from kspec import builder
 from kspec.errors import SpecError
-from kspec.training.checkpoints import RunCheckpoint, raise_if_failed, read_state, restore
+from kspec.training.checkpoints import (RunCheckpoint, checkpoint_bytes, checkpoint_file, committed_checkpoint,
+                                        fit_from_state, load_checkpoint, raise_if_failed, read_state, restore)
 from kspec.training.config import TrainingConfig, keras_callbacks, keras_optimizer
 from kspec.training.run_directory import RunDirectory
 
@@ -54,60 +55,51 @@ def _value_range(info):
     return {"unit": (0.0, 1.0), "symmetric": (-1.0, 1.0)}.get(method)
 
 
-def _first_images(dataset, count):
-    import numpy as np
-
-    images = []
-    for batch in dataset:
-        batch = batch[0] if isinstance(batch, (tuple, list)) else batch
-        images.append(np.asarray(batch))
-        if sum(len(b) for b in images) >= count:
-            break
-    return np.concatenate(images)[:count]
-
-
-def train(spec, *, out=None, resume=None, verbose="auto", callbacks=()):
-    """Trains a generative spec; returns its `RunDirectory` (see `kspec.training.supervised.train`)."""
+def train(spec, run, *, resume=False, verbose="auto", callbacks=()):
+    """Trains a generative spec in `run`; returns it (see `kspec.training.supervised.train`)."""
     import keras
 
-    from kspec.data import load_data
+    from kspec.data import batch_arrays, load_arrays
     from kspec.trainers import SampleGrid
+    from kspec.training.preflight import preflight
 
     config = TrainingConfig.from_spec(spec)
     keras.utils.set_random_seed(config.seed)
     trainer, models = build_compiled_trainer(spec, config)
-    size = sum(m.count_params() for m in models.values())
-    run = resume or RunDirectory.create(spec, out, required_bytes=int(size * 4 * 3 * 2 * 1.2) + 2**20)
-    data = load_data(spec.data, batch_size=config.batch_size, seed=config.seed)
-    initial_epoch = restore(trainer, run) if resume else 0
+    arrays = load_arrays(spec.data, batch_size=config.batch_size, seed=config.seed)
+    roles = trainer_models(spec, config, models)
+    preflight(spec, config, roles, arrays)
+    if not resume:
+        run.create(spec, required_bytes=checkpoint_bytes(sum(m.count_params() for m in models.values())))
+    data = batch_arrays(arrays, spec.data, seed=config.seed)
+    state = restore(trainer, run) if resume else None
 
     validation = data.validation if type(trainer).test_step is not keras.Model.test_step else None
     extra_callbacks = callbacks
     callbacks = [keras.callbacks.TensorBoard(log_dir=run.log_dir)]
-    sampler = trainer_models(spec, config, models)[SAMPLER_ROLE[config.trainer]]
+    sampler = roles[SAMPLER_ROLE[config.trainer]]
     if len(sampler.outputs[0].shape) in (3, 4):  # images: (batch, height, width[, channels])
         samples = config.samples
+        shown = arrays.validation if arrays.validation is not None else arrays.train  # beside their reconstructions
         callbacks.append(SampleGrid(
             run.samples_dir,
             num_samples=samples.get("count", 64),
             seed=samples.get("seed", config.seed),
-            images=_first_images(data.validation or data.train, samples.get("reconstructions", 16)),
+            images=shown.inputs[:samples.get("reconstructions", 16)],
             log_dir=run.log_dir,
             value_range=_value_range(data.info),
             every=samples.get("every", 1),
         ))
     if config.evaluation:
-        from kspec.data import load_arrays
         from kspec.training.evaluation import metric_callbacks
 
-        arrays = load_arrays(spec.data, seed=config.seed)
         callbacks += metric_callbacks(spec, config.evaluation, trainer, arrays.train.inputs, _value_range(data.info))
     monitor = config.checkpoint.get("monitor", "val_loss" if validation is not None else "loss")
-    checkpoint = RunCheckpoint(run, monitor=monitor, mode=config.checkpoint.get("mode", "auto"), weights_only=True)
-    callbacks += [*keras_callbacks(config.callbacks), checkpoint, *extra_callbacks]
-    if initial_epoch < config.epochs:
-        trainer.fit(data.train, validation_data=validation, epochs=config.epochs, initial_epoch=initial_epoch,
-                    steps_per_epoch=config.steps_per_epoch, callbacks=callbacks, verbose=verbose, shuffle=False)
+    others = keras_callbacks(config.callbacks)
+    checkpoint = RunCheckpoint(run, monitor=monitor, mode=config.checkpoint.get("mode", "auto"), weights_only=True,
+                               callbacks=others, state=state)
+    callbacks += [*others, checkpoint, *extra_callbacks]
+    fit_from_state(trainer, data, config, state, validation_data=validation, callbacks=callbacks, verbose=verbose)
     raise_if_failed(checkpoint)
     return run
 
@@ -124,16 +116,8 @@ def load_trained(run_dir, checkpoint="last"):
     if state is None:
         raise SpecError(f"{run.path} has no finished epoch; train it first", path="RUN_DIR")
     trainer, models = build_compiled_trainer(spec, config)
-    name = state["checkpoint"]
-    best = os.path.join(run.checkpoint_dir, "best.weights.h5")
-    path = best if checkpoint == "best" and os.path.exists(best) else os.path.join(run.checkpoint_dir, name)
-    for optimizer in _optimizers(trainer):
-        if not optimizer.built:
-            optimizer.build(trainer.trainable_variables)
-    trainer.load_weights(path)
+    path = committed_checkpoint(run, state)
+    if checkpoint == "best" and os.path.lexists(os.path.join(run.checkpoint_dir, "best.weights.h5")):
+        path = checkpoint_file(run, "best.weights.h5")
+    load_checkpoint(trainer, path)
     return trainer, models, spec, config
-
-
-def _optimizers(trainer):
-    return [value for name, value in vars(trainer).items() if name.endswith("optimizer") and value is not None
-            and hasattr(value, "built")]
