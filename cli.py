@@ -101,8 +101,13 @@ def summary(spec, plot, overrides, allow_imports):
     from kspec.builder import build, load_spec
     from kspec.builder.summary import format_summary, plot_models
 
+    from kspec.builder.freezing import apply_training_patterns
+
     resolved = load_spec(spec, overrides, allow_imports)
     models = build(resolved)
+    model = (resolved.training or {}).get("model") or next(iter(models))
+    if resolved.training and "trainer" not in resolved.training:  # supervised: what the first stage trains
+        apply_training_patterns(models[model], resolved)
     click.echo(format_summary(resolved, models))
     if plot:
         for path in plot_models(models, plot):

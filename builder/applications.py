@@ -229,3 +229,48 @@ def weights_path(call, input_shape, where, mark):
         f"run `python -c \"import keras; {constructor_call_text(entry, call.args, input_shape)}\"` and copy "
         f"~/.keras/models/{file} there, or use `weights: none` or a weights file",
         f"{call.path}.weights", mark)
+
+
+def build_application(call, node, input_shape, keras):
+    """The Keras model of an `application:` node, with its weights loaded, and its preprocessing layer.
+
+    Args:
+        call: the node's `LayerCall`; node: the `Node` (named after it, for errors).
+        input_shape: the shape the node receives, without the batch axis.
+        keras: the `keras` module.
+
+    Returns:
+        `(preprocessing layer or None, backbone keras.Model named after the node)`.
+
+    Raises:
+        SpecError: weights missing or not fitting, or Keras refusing the arguments or the input shape.
+    """
+    entry = lookup_application(call.args["name"])
+    path = weights_path(call, input_shape, node.where(), node.mark)
+    arguments = {key: value for key, value in call.args.items() if key not in KSPEC_KEYS}
+    try:
+        backbone = getattr(keras.applications, entry["name"])(weights=None, input_shape=tuple(input_shape),
+                                                               name=node.name, **arguments)
+    except (ValueError, TypeError) as error:
+        raise SpecError(f"`{entry['name']}` rejects its arguments or its input shape {tuple(input_shape)}: "
+                        f"{_first_line(error)}", node.where(), node.mark) from None
+    if path is not None:
+        try:
+            backbone.load_weights(path)
+        except (ValueError, KeyError, OSError) as error:
+            raise SpecError(f"weights file {path} does not fit `{entry['name']}` with these arguments and input shape "
+                            f"{tuple(input_shape)} ({_first_line(error)}); give weights saved from the same "
+                            "architecture", f"{call.path}.weights", call.arg_marks.get("weights", node.mark)) from None
+    preprocessing = None
+    if call.args.get("preprocess"):
+        numbers = load_table()["applications"]["preprocessing"][entry["family"]]
+        if numbers is not None:  # None: the family preprocesses inside its model (EfficientNet, ConvNeXt, ...)
+            from kspec.layers import PreprocessInput
+
+            preprocessing = PreprocessInput(**numbers, name=f"{node.name}_preprocess")
+    return preprocessing, backbone
+
+
+def _first_line(error):
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

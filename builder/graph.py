@@ -109,3 +109,4 @@ class ResolvedSpec:
     document: dict | None = None  # the loaded document (after extends and overrides), for run directories
     shapes: dict | None = None  # {model: builder.shapes.ModelShapes}, filled in by validation
     defaults: list = field(default_factory=list)  # `LayerCall`s of the `defaults:` entries, for their checks
+    init_reports: list = field(default_factory=list)  # `builder.init_from.InitReport`s, filled in by the build
