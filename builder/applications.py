@@ -255,12 +255,7 @@ def build_application(call, node, input_shape, keras):
         raise SpecError(f"`{entry['name']}` rejects its arguments or its input shape {tuple(input_shape)}: "
                         f"{_first_line(error)}", node.where(), node.mark) from None
     if path is not None:
-        try:
-            backbone.load_weights(path)
-        except (ValueError, KeyError, OSError) as error:
-            raise SpecError(f"weights file {path} does not fit `{entry['name']}` with these arguments and input shape "
-                            f"{tuple(input_shape)} ({_first_line(error)}); give weights saved from the same "
-                            "architecture", f"{call.path}.weights", call.arg_marks.get("weights", node.mark)) from None
+        _load_weights(backbone, path, entry, call, node, input_shape)
     preprocessing = None
     if call.args.get("preprocess"):
         numbers = load_table()["applications"]["preprocessing"][entry["family"]]
@@ -269,6 +264,24 @@ def build_application(call, node, input_shape, keras):
 
             preprocessing = PreprocessInput(**numbers, name=f"{node.name}_preprocess")
     return preprocessing, backbone
+
+
+def _load_weights(backbone, path, entry, call, node, input_shape):
+    import warnings
+
+    # Keras loads what fits and only warns about layers it skipped: a partial load is a wrong file here.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            backbone.load_weights(path)
+            problem = next((str(w.message) for w in caught if "Skipping" in str(w.message)
+                            or "retain their" in str(w.message)), None)
+        except (ValueError, KeyError, OSError) as error:
+            problem = _first_line(error)
+    if problem is not None:
+        raise SpecError(f"weights file {path} does not fit `{entry['name']}` with these arguments and input shape "
+                        f"{tuple(input_shape)} ({problem.splitlines()[0]}); give weights saved from the same "
+                        "architecture", f"{call.path}.weights", call.arg_marks.get("weights", node.mark))
 
 
 def _first_line(error):
