@@ -203,7 +203,7 @@ def test_a_frozen_backbone_keeps_its_weights_and_batch_statistics_in_a_training_
     assert batch_norms and not backbone.trainable_weights
     frozen_before = [w.numpy() for w in backbone.weights]  # kernels and moving mean / variance
     head_before = [w.numpy() for w in head.weights]
-    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy")
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     images = np.random.default_rng(0).normal(3.0, 2.0, size=(8, 32, 32, 3)).astype("float32")
     model.train_on_batch(images, np.arange(8) % 3)
     for before, weight in zip(frozen_before, backbone.weights):
@@ -221,7 +221,7 @@ def test_a_trainable_backbone_moves_its_batch_statistics(tmp_path):
     norm = next(layer for layer in model.get_layer("backbone").layers
                 if isinstance(layer, keras.layers.BatchNormalization))
     before = norm.moving_mean.numpy()
-    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy")
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     images = np.random.default_rng(0).normal(3.0, 2.0, size=(8, 32, 32, 3)).astype("float32")
     model.train_on_batch(images, np.arange(8) % 3)
     assert not np.array_equal(norm.moving_mean.numpy(), before)
