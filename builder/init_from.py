@@ -173,7 +173,7 @@ def _existing(path, init):
 
 
 def _shapes(shapes):
-    return "[" + ", ".join("(" + ", ".join(str(d) for d in shape) + ")" for shape in shapes) + "]"
+    return "[" + ", ".join(str(tuple(shape)) for shape in shapes) + "]"
 
 
 def _first_line(error):
