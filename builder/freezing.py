@@ -1,8 +1,9 @@
 """`training.freeze` / `unfreeze` (and a stage's): which layers of a built model train, by node-name pattern.
 
-A pattern is matched (`fnmatch`, case-sensitive) against layer paths: a node's name (`backbone`, `head`), and
-for a model used as a layer (an `application:` backbone, a `{model: encoder}` node) its inner layers as
-`node.layer` (`backbone.block_16_project`); a pattern naming a model node covers all of it. `freeze` patterns
+A pattern is matched (`fnmatch`, case-sensitive) against layer paths: a node's name (`backbone`, `head`; the
+layers of a block call are `call.layer`), and for a model used as a layer (an `application:` backbone, named
+after its node; a `{model: encoder}` node, named after the model) its inner layers as `name.layer`
+(`backbone.block_16_project`, `encoder.code`); a pattern naming a model covers all of it. `freeze` patterns
 apply first, then `unfreeze` ones, on top of the state the model has (its `trainable:` settings, or the stage
 before). Keras semantics follow: a frozen layer's weights do not train, and a frozen BatchNormalization
 normalizes with its moving statistics (inference mode), which also stop moving.
@@ -58,7 +59,7 @@ def apply_patterns(model, freeze=(), unfreeze=(), where=None, document=None):
             hits = [layer for path, layer, parents in leaves
                     if fnmatch.fnmatchcase(path, pattern) or any(fnmatch.fnmatchcase(p, pattern) for p, _ in parents)]
             if not hits:
-                problems.append(_no_match(model, leaves, pattern, where, key, index, document))
+                problems.append(_no_match(model, pattern, where, key, index, document))
             for layer in hits:
                 wanted[id(layer)] = value
     if problems:
@@ -82,9 +83,8 @@ def _set(model, leaves, wanted):
             container.trainable = False
 
 
-def _no_match(model, leaves, pattern, where, key, index, document):
-    paths = [path for path, _, _ in leaves]
-    nodes = sorted({path.split(".", 1)[0] for path in paths})
+def _no_match(model, pattern, where, key, index, document):
+    nodes = sorted(layer.name for layer in model.layers if type(layer).__name__ != "InputLayer")
     shown = ", ".join(nodes[:12]) + (", ..." if len(nodes) > 12 else "")
     path = (*(where or "training").replace("]", "").replace("[", ".").split("."), key, index)
     path = tuple(int(p) if isinstance(p, str) and p.isdigit() else p for p in path)
