@@ -94,9 +94,10 @@ def _validate_grid(specs, grid, overrides, allow_imports):
 @main.command()
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.option("--plot", type=click.Path(dir_okay=False), help="Also draw the graph of each model to PLOT (needs pydot and graphviz).")
+@click.option("--verbose", is_flag=True, help="Also list each node's resolved arguments (those from `defaults:` marked).")
 @_spec_options
 @_reports_spec_errors
-def summary(spec, plot, overrides, allow_imports):
+def summary(spec, plot, verbose, overrides, allow_imports):
     """Build SPEC and print each model's layers, output shapes and parameter counts."""
     from kspec.builder import build, load_spec
     from kspec.builder.summary import format_summary, plot_models
@@ -108,7 +109,7 @@ def summary(spec, plot, overrides, allow_imports):
     model = (resolved.training or {}).get("model") or next(iter(models))
     if resolved.training and "trainer" not in resolved.training:  # supervised: what the first stage trains
         apply_training_patterns(models[model], resolved)
-    click.echo(format_summary(resolved, models))
+    click.echo(format_summary(resolved, models, verbose))
     if plot:
         for path in plot_models(models, plot):
             click.echo(f"graph written to {path}")

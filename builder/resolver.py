@@ -193,7 +193,11 @@ class _ModelResolver:
         self.blocks = document.get("blocks", {}) or {}
         self.scope = _evaluate_params(document, (*self.base, "params"), spec_params, problems)
         self.own_defaults = _resolve_defaults(document, (*self.base, "defaults"), self.scope, problems)
-        self.defaults = {**spec_defaults, **self.own_defaults}
+        self.defaults = dict(spec_defaults)
+        for key, own in self.own_defaults.items():  # the model's entry wins argument by argument
+            outer = spec_defaults.get(key)
+            self.defaults[key] = own if outer is None else LayerCall(
+                key, {**outer.args, **own.args}, own.mark, own.path, {**outer.arg_marks, **own.arg_marks})
         self.frozen_scopes = []  # `trainable:` of the block calls and repeated groups being expanded
 
     # -- helpers -------------------------------------------------------------------------------------

@@ -15,10 +15,10 @@ def _count(weights):
     return int(sum(np.prod(w.shape) for w in weights))
 
 
-def format_summary(resolved, models):
+def format_summary(resolved, models, verbose=False):
     """A text table per model: node, layer class, inputs, output shape, parameters and how many of them train
     (after `trainable:` and the first stage's `training.freeze`/`unfreeze`); then totals and what `init_from`
-    loaded."""
+    loaded. `verbose` adds each node's resolved arguments, marking those that came from `defaults:`."""
     blocks = []
     for name, model in models.items():
         graph = resolved.models[name]
@@ -41,8 +41,16 @@ def format_summary(resolved, models):
         trainable, frozen = _count(model.trainable_weights), _count(model.non_trainable_weights)
         lines.append(f"  total params: {trainable + frozen:,} (trainable {trainable:,}, non-trainable {frozen:,})")
         lines += ["  " + line for report in resolved.init_reports if report.model == name for line in report.lines()]
+        if verbose:
+            lines += ["  arguments:"] + [f"  {node.name}: " + _arguments(node.layer) for node in graph.nodes]
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
+
+
+def _arguments(call):
+    own = [f"{key}={value!r}" for key, value in call.args.items() if key not in call.defaulted]
+    inherited = [f"{key}={value!r} (defaults)" for key, value in call.args.items() if key in call.defaulted]
+    return ", ".join(own + inherited) or "(none)"
 
 
 def plot_models(models, path):

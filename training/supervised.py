@@ -34,6 +34,8 @@ def train(spec, run, *, resume=False, verbose="auto", callbacks=()):
     config = TrainingConfig.from_spec(spec)
     keras.utils.set_random_seed(config.seed)
     model = builder.build(spec)[config.model]
+    for report in spec.init_reports:  # what `init_from` loaded, in the run's output
+        print("\n".join(report.lines()))
     arrays = load_arrays(spec.data, batch_size=config.batch_size, seed=config.seed)
     preflight(spec, config, {config.model: model}, arrays)
     if not resume:
