@@ -5,13 +5,14 @@ import subprocess
 import sys
 
 import pytest
-from support import REPO, SPEC_FILES, SPECS_DIR, assert_model_roundtrip, run_cli
+from support import BUILD_OVERRIDES, REPO, SPEC_FILES, SPECS_DIR, assert_model_roundtrip, run_cli
 
 from kspec import builder
 
 
 # Random layers get a seed so that the original and the reloaded model draw the same noise.
 SEEDS = {name: ["models.encoder.layers[z].sampling.seed=7"] for name in ("vae.yaml", "vae_with_fid.yaml")}
+SEEDS.update(BUILD_OVERRIDES)
 
 
 @pytest.mark.parametrize("spec_file", SPEC_FILES)
