@@ -464,12 +464,15 @@ def tune(spec, out, storage, study_name, overrides, allow_imports):
 @main.command()
 @click.argument("name", required=False)
 @click.option("--activations", is_flag=True, help="List the names an `activation:` argument accepts instead.")
+@click.option("--applications", is_flag=True, help="List the keras.applications backbones an `application:` node can name.")
 @_reports_spec_errors
-def layers(name, activations):
+def layers(name, activations, applications):
     """List the layers a spec can use, or NAME's arguments with their types and defaults (no TensorFlow)."""
-    from kspec.builder.layer_help import describe_layer, list_activations, list_layers
+    from kspec.builder.layer_help import describe_layer, list_activations, list_applications, list_layers
 
-    if activations:
+    if applications:
+        click.echo(list_applications())
+    elif activations:
         click.echo(list_activations())
     else:
         click.echo(describe_layer(name) if name else list_layers())

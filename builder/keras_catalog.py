@@ -224,6 +224,40 @@ _MOBILENET_VARIANTS = {
 _MOBILENET_ALPHA_TEXT = {0.25: "2_5", 0.5: "5_0", 0.75: "7_5", 1.0: "1_0"}
 IMAGENET_DEFAULT_SIZE = 224
 
+# Without the top and with pooling, each backbone outputs (batch, channels) and has a parameter count that does
+# not depend on the input size: measured with Keras 3 on a 3-channel input (include_top=False, weights=None),
+# for the default arguments ("") and the other widths of the MobileNets (benchmarks of a few seconds each, too
+# slow to measure here); tests/builder/test_applications.py checks a sample against Keras. Static shapes (builder/shapes.py) use them; other arguments are unchecked.
+_APPLICATION_FEATURES = {
+    "ConvNeXtBase": {"": (1024, 87566464)}, "ConvNeXtLarge": {"": (1536, 196230336)},
+    "ConvNeXtSmall": {"": (768, 49454688)}, "ConvNeXtTiny": {"": (768, 27820128)},
+    "ConvNeXtXLarge": {"": (2048, 348147968)},
+    "DenseNet121": {"": (1024, 7037504)}, "DenseNet169": {"": (1664, 12642880)},
+    "DenseNet201": {"": (1920, 18321984)},
+    "EfficientNetB0": {"": (1280, 4049571)}, "EfficientNetB1": {"": (1280, 6575239)},
+    "EfficientNetB2": {"": (1408, 7768569)}, "EfficientNetB3": {"": (1536, 10783535)},
+    "EfficientNetB4": {"": (1792, 17673823)}, "EfficientNetB5": {"": (2048, 28513527)},
+    "EfficientNetB6": {"": (2304, 40960143)}, "EfficientNetB7": {"": (2560, 64097687)},
+    "EfficientNetV2B0": {"": (1280, 5919312)}, "EfficientNetV2B1": {"": (1280, 6931124)},
+    "EfficientNetV2B2": {"": (1408, 8769374)}, "EfficientNetV2B3": {"": (1536, 12930622)},
+    "EfficientNetV2L": {"": (1280, 117746848)}, "EfficientNetV2M": {"": (1280, 53150388)},
+    "EfficientNetV2S": {"": (1280, 20331360)},
+    "InceptionResNetV2": {"": (1536, 54336736)}, "InceptionV3": {"": (2048, 21802784)},
+    "MobileNet": {"": (1024, 3228864), "alpha=0.25": (256, 218544), "alpha=0.5": (512, 829536),
+                  "alpha=0.75": (768, 1832976)},
+    "MobileNetV2": {"": (1280, 2257984), "alpha=0.35": (1280, 410208), "alpha=0.5": (1280, 706224),
+                    "alpha=0.75": (1280, 1382064), "alpha=1.3": (1664, 3766048), "alpha=1.4": (1792, 4363712)},
+    "MobileNetV3Large": {"": (960, 2996352), "alpha=0.75": (720, 1808736),
+                         "alpha=0.75,minimalistic=true": (720, 865520), "minimalistic=true": (960, 1437608)},
+    "MobileNetV3Small": {"": (576, 939120), "alpha=0.75": (432, 583160),
+                         "alpha=0.75,minimalistic=true": (432, 273800), "minimalistic=true": (576, 441000)},
+    "NASNetLarge": {"": (4032, 84916818)}, "NASNetMobile": {"": (1056, 4269716)},
+    "ResNet101": {"": (2048, 42658176)}, "ResNet101V2": {"": (2048, 42626560)},
+    "ResNet152": {"": (2048, 58370944)}, "ResNet152V2": {"": (2048, 58331648)},
+    "ResNet50": {"": (2048, 23587712)}, "ResNet50V2": {"": (2048, 23564800)},
+    "VGG16": {"": (512, 14714688)}, "VGG19": {"": (512, 20024384)}, "Xception": {"": (2048, 20861480)},
+}
+
 
 def _imagenet_variants(family, constructor, default_name):
     """Every `weights="imagenet"` variant of a constructor: the arguments that select it and its file name."""
@@ -299,7 +333,8 @@ def _applications():
                 entry["default"] = default
             arguments[parameter.name] = entry
         constructors[name] = {"family": family, "arguments": arguments,
-                              "imagenet": _imagenet_variants(family, name, parameters["name"].default)}
+                              "imagenet": _imagenet_variants(family, name, parameters["name"].default),
+                              "features": {key: list(value) for key, value in _APPLICATION_FEATURES.get(name, {}).items()}}
         if family not in families:
             families[family] = _preprocessing(family)
     return {"constructors": constructors, "preprocessing": dict(sorted(families.items())),

@@ -225,3 +225,44 @@ def test_a_trainable_backbone_moves_its_batch_statistics(tmp_path):
     images = np.random.default_rng(0).normal(3.0, 2.0, size=(8, 32, 32, 3)).astype("float32")
     model.train_on_batch(images, np.arange(8) % 3)
     assert not np.array_equal(norm.moving_mean.numpy(), before)
+
+
+@pytest.mark.parametrize("application, channels", [
+    ("{name: MobileNetV2, alpha: 0.35, include_top: false, pooling: avg}", 3),
+    ("{name: MobileNet, alpha: 0.25, include_top: false, pooling: max}", 3),
+    ("{name: MobileNetV3Small, minimalistic: true, alpha: 0.75, include_top: false, pooling: avg}", 3),
+    ("{name: MobileNetV2, alpha: 0.35, include_top: false, pooling: avg}", 1),   # shape known, count not
+    ("{name: MobileNetV2, alpha: 0.35, classes: 7}", 3),                        # with the top: (batch, classes)
+])
+def test_static_shapes_and_counts_of_backbones_equal_keras(tmp_path, application, channels):
+    spec = builder.load_spec(write(tmp_path, application, shape=f"[32, 32, {channels}]"))
+    shapes = spec.shapes["net"]
+    model = builder.build(spec)["net"]
+    backbone = model.get_layer("backbone")
+    assert shapes.shape("backbone") == tuple(backbone.output.shape)
+    counted = shapes.parameters["backbone"]
+    if channels == 3 and "classes" not in application:
+        assert counted == backbone.count_params()
+        assert shapes.total_parameters == model.count_params()
+    else:
+        assert counted is None and shapes.total_parameters is None
+
+
+def test_a_backbone_with_other_arguments_is_a_note_not_a_verdict(tmp_path):
+    from kspec.builder.shapes import shape_notes
+
+    spec = builder.load_spec(write(tmp_path, "{name: MobileNet, depth_multiplier: 2, include_top: false, pooling: avg}"))
+    assert shape_notes(spec) == [
+        f"{tmp_path / 'spec.yaml'}:6:9: models.net.layers[backbone]: note: shape not checked statically: the output of "
+        "`MobileNet` is known for its default arguments and widths alpha=0.25, alpha=0.5, alpha=0.75; 1 node after it "
+        "unchecked too"]
+
+
+def test_kspec_layers_lists_the_applications():
+    from support import run_cli
+
+    result = run_cli("layers", "--applications")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[-1].startswith("40 applications; ")
+    assert any(line.split()[:2] == ["MobileNetV2", "mobilenet_v2"] for line in lines)
