@@ -114,3 +114,41 @@ def test_a_run_killed_in_stage_two_resumes_into_stage_two_like_the_uninterrupted
         # Equal only if the resumed stage has stage 2's trainable layers and its Adam state from the checkpoint.
         np.testing.assert_allclose([float(got[k]) for k in got], [float(want[k]) for k in want], rtol=1e-5,
                                    err_msg=f"epoch {want['epoch']} after a kill at epoch {killed_at}")
+
+
+PLAIN_TF = """
+import sys
+import numpy as np
+import tensorflow as tf
+loaded = tf.saved_model.load(sys.argv[1])
+out = loaded.signatures["serving_default"](image=tf.constant(np.load(sys.argv[2])))
+assert "kspec" not in sys.modules
+np.save(sys.argv[3], out["head"].numpy())
+"""
+
+
+@pytest.mark.slow
+def test_a_fine_tuned_backbone_from_a_weights_file_trains_exports_and_serves_in_plain_tensorflow(tmp_path):
+    import os
+
+    from support import SPECS_DIR
+
+    backbone = keras.applications.MobileNetV2(alpha=0.35, include_top=False, pooling="avg", weights=None,
+                                              input_shape=(32, 32, 3))
+    backbone.save_weights(tmp_path / "backbone.weights.h5")
+    run, export = tmp_path / "run", tmp_path / "export"
+    small = ["params.image_size=32", f"params.weights={tmp_path / 'backbone.weights.h5'}", "data.args.limit=64",
+             "training.stages[0].epochs=1", "training.stages[1].epochs=1"]
+    result = run_cli("train", os.path.join(SPECS_DIR, "transfer_mobilenet.yaml"), "--out", run,
+                     *[part for value in small for part in ("--set", value)])
+    assert result.exit_code == 0, result.output
+    assert [row["stage"] for row in rows(run)] == ["1.0", "2.0"]
+    exported = run_cli("export", run, "-o", export, "--checkpoint", "last")
+    assert exported.exit_code == 0, exported.output
+
+    x = np.random.default_rng(0).uniform(-1, 1, size=(3, 32, 32, 1)).astype("float32")
+    np.save(tmp_path / "x.npy", x)
+    expected = keras.saving.load_model(str(run / "checkpoints" / "epoch-0002.keras")).predict(x, verbose=0)
+    subprocess.run([sys.executable, "-c", PLAIN_TF, str(export), str(tmp_path / "x.npy"), str(tmp_path / "y.npy")],
+                   check=True, capture_output=True, cwd=tmp_path)
+    np.testing.assert_allclose(np.load(tmp_path / "y.npy"), expected, atol=1e-5)
