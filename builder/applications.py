@@ -23,7 +23,7 @@ import difflib
 import os
 
 from kspec.builder.keras_catalog import load_table, lookup_application
-from kspec.errors import Problem, SpecError
+from kspec.errors import Problem, SpecError, first_line
 
 APPLICATION_OP = "application"
 WEIGHT_NAMES = ("none", "imagenet")
@@ -253,7 +253,7 @@ def build_application(call, node, input_shape, keras):
                                                                name=node.name, **arguments)
     except (ValueError, TypeError) as error:
         raise SpecError(f"`{entry['name']}` rejects its arguments or its input shape {tuple(input_shape)}: "
-                        f"{_first_line(error)}", node.where(), node.mark) from None
+                        f"{first_line(error)}", node.where(), node.mark) from None
     if path is not None:
         _load_weights(backbone, path, entry, call, node, input_shape)
     preprocessing = None
@@ -277,13 +277,9 @@ def _load_weights(backbone, path, entry, call, node, input_shape):
             problem = next((str(w.message) for w in caught if "Skipping" in str(w.message)
                             or "retain their" in str(w.message)), None)
         except (ValueError, KeyError, OSError) as error:
-            problem = _first_line(error)
+            problem = first_line(error)
     if problem is not None:
         raise SpecError(f"weights file {path} does not fit `{entry['name']}` with these arguments and input shape "
                         f"{tuple(input_shape)} ({problem.splitlines()[0]}); give weights saved from the same "
                         "architecture", f"{call.path}.weights", call.arg_marks.get("weights", node.mark))
 
-
-def _first_line(error):
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__

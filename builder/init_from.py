@@ -21,7 +21,7 @@ import fnmatch
 import os
 from dataclasses import dataclass, field
 
-from kspec.errors import SpecError
+from kspec.errors import SpecError, first_line
 
 
 @dataclass
@@ -121,7 +121,7 @@ def _load_whole(model, init, name):
     try:
         model.load_weights(path)
     except (ValueError, KeyError, OSError) as error:
-        raise SpecError(f"{path} does not fit model `{model.name}` ({_first_line(error)}); a .weights.h5 file "
+        raise SpecError(f"{path} does not fit model `{model.name}` ({first_line(error)}); a .weights.h5 file "
                         "loads whole into the same architecture; use a .keras file or a run to match by name",
                         init.path, init.mark) from None
     report = InitReport(model.name, path)
@@ -175,7 +175,3 @@ def _existing(path, init):
 def _shapes(shapes):
     return "[" + ", ".join(str(tuple(shape)) for shape in shapes) + "]"
 
-
-def _first_line(error):
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
