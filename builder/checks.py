@@ -156,6 +156,9 @@ def check_layer(layer, node, problems, user_layers, complete=True):
     if layer.op == MODEL_OP:
         return
     if layer.op == APPLICATION_OP:
+        if len(node.inputs) != 1:
+            problems.append(Problem(f"an `application:` backbone takes one image input. Received: {len(node.inputs)} "
+                                    f"({', '.join(node.inputs)})", where, node.mark))
         problems.extend(check_application(layer, where, layer.mark, check_argument))
         return
     if "." in layer.op and lookup_layer(layer.op) is None:

@@ -14,7 +14,7 @@ import difflib
 
 from kspec.builder.document import MarkedDict, MarkedList, format_path, mark_at, mark_of
 from kspec.builder.expressions import ExpressionError, interpolate, is_expression
-from kspec.builder.applications import APPLICATION_OP, application_names
+from kspec.builder.applications import APPLICATION_OP, unknown_application
 from kspec.builder.graph import InitFrom, LayerCall, ModelGraph, ModelInput, Node, ResolvedSpec
 from kspec.builder.keras_catalog import layer_names, load_table, lookup_application, lookup_layer
 from kspec.builder.schema import check_resolved_value
@@ -514,10 +514,7 @@ class _ModelResolver:
         if args is None:
             return None
         if lookup_application(args["name"]) is None:
-            close = difflib.get_close_matches(str(args["name"]), application_names(), n=2, cutoff=0.5)
-            hint = " (did you mean " + " or ".join(f"`{c}`" for c in close) + "?)" if close else ""
-            self.fail(f"unknown application `{args['name']}`{hint}; `kspec layers --applications` lists them",
-                      (*path, "name"), context)
+            self.fail(unknown_application(args["name"]), (*path, "name"), context)
             return None
         args["name"] = lookup_application(args["name"])["name"]
         return self.make_call(APPLICATION_OP, dict(args), path)

@@ -51,6 +51,8 @@ def test_a_backbone_node_validates_without_tensorflow(tmp_path):
     ("models.net.layers[0].application.name=MobileNetV9",
      "models.net.layers[backbone].application.name: unknown application `MobileNetV9` (did you mean `MobileNetV2` "
      "or `MobileNet`?); `kspec layers --applications` lists them"),
+    ("models.net.layers[0].from=[image, image]",
+     "models.net.layers[backbone]: an `application:` backbone takes one image input. Received: 2 (image, image)"),
     ("models.net.layers[0].application.alpha=-1",
      "models.net.layers[backbone].application.alpha: expected a positive number. Received: alpha=-1"),
     ("models.net.layers[0].application.pooling=mean",
