@@ -9,7 +9,7 @@ import os
 import re
 
 from kspec.builder.applications import APPLICATION_OP, build_application
-from kspec.builder.checks import model_order, topological_order
+from kspec.builder.checks import model_order, split_call, topological_order
 from kspec.builder.resolver import MODEL_OP
 from kspec.builder.graph import LayerCall
 from kspec.builder.init_from import load_init_from
@@ -176,8 +176,8 @@ def _keras_argument(op, name, value):
     entry = lookup_layer(op)
     arg_type = entry["arguments"].get(name, {}).get("type") if entry else None
     if arg_type in OBJECT_SECTIONS and isinstance(value, dict):
-        (short, config), = value.items()
-        return {"class_name": lookup_entry(OBJECT_SECTIONS[arg_type], short)["class"], "config": dict(config or {})}
+        short, config = split_call(value)
+        return {"class_name": lookup_entry(OBJECT_SECTIONS[arg_type], short)["class"], "config": config}
     return _tuple_lists(value)
 
 

@@ -10,6 +10,7 @@ from kspec.data.lazy_numpy import np
 
 from kspec.data.examples import Examples
 from kspec.data.files import check_image_files, find_undecodable_image
+from kspec.data.image_domains import LAYOUTS, read_domain_layout
 from kspec.registry import DATA_SOURCES
 
 IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")  # what image_dataset_from_directory reads
@@ -31,6 +32,14 @@ def image_directory(args):
         target: without masks, `labels` (classification), `images` (reconstruction) or `none` (generation).
             Default `labels`.
         num_classes: classes of the masks (default: largest mask value + 1).
+        layout: `classes` (default: the layouts above), `cyclegan` or `side_by_side` for image-to-image
+            translation (two domains, A and B):
+            - `cyclegan`: unpaired images of A in `path/trainA/` and of B in `path/trainB/`; `path/testA/`
+              and `path/testB/`, when present, are the validation split.
+            - `side_by_side`: pix2pix's paired layout, each file in `path/train/` holding A on the left and B
+              on the right half (`halves: ba` for the other way round); `path/val/` or `path/test/`, when
+              present, is the validation split. `size` is the size of one half.
+            `masks`, `target` and `num_classes` do not apply to these layouts.
 
     Raw values are 0..255; the default `normalize: unit` maps them to [0, 1].
 
@@ -47,6 +56,9 @@ def image_directory(args):
     ((2, 4, 4, 3), [0, 1], ('cat', 'dog'))
     """
     path = args.existing_directory("path", what="a directory of images")
+    layout = args.choice("layout", LAYOUTS, default="classes")
+    if layout != "classes":
+        return read_domain_layout(args, layout, path)
     masks = args.existing_directory("masks", default=None, what="a directory of masks")
     size = args.size("size", default=256)
     color_mode = args.choice("color_mode", ("grayscale", "rgb", "rgba"), default="rgb")

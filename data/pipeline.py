@@ -11,6 +11,7 @@ from kspec.data.lazy_numpy import np
 
 from kspec.data.arguments import SourceArguments, mark_of_value
 from kspec.data.config import DEFAULT_BATCH_SIZE, parse_data_config
+from kspec.data.domains import Domains, split_domains
 from kspec.data.examples import Examples, Series
 from kspec.data.normalization import Normalization
 from kspec.data.windows import make_windows, naive_forecast_mae
@@ -254,6 +255,9 @@ def _load_arrays(data_config, batch_size, seed):
     if isinstance(raw, Series):
         train, validation, norm, target_norm, baselines = _split_series(raw, data_config, method)
         num_classes, class_names = None, None
+    elif isinstance(raw, Domains):
+        train, validation, norm, target_norm = split_domains(raw, data_config, method, seed)
+        num_classes, class_names, baselines = None, None, {}
     else:
         train, validation = _split_examples(raw, data_config, seed)
         norm = Normalization.fit(method, train.inputs, raw.value_range)

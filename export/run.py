@@ -75,7 +75,7 @@ def _supervised_model(run, spec, config, model_name, checkpoint):
 
 def _generative_model(run, role, checkpoint):
     """The sampler (decoder or generator, its moving average when the GAN keeps one) or another role's model."""
-    from kspec.training.generative import SAMPLER_ROLE, load_trained, trainer_models
+    from kspec.training.trainer_from_spec import SAMPLER_ROLE, load_trained, trainer_models
 
     trainer, models, spec, config = load_trained(run.path, checkpoint)
     roles = trainer_models(spec, config, models)

@@ -126,23 +126,26 @@ class SampleGrid(keras.callbacks.Callback):
             self._write(epoch)
 
     def on_train_end(self, logs=None):
-        # A run whose epoch count is no multiple of `every` still ends with a grid of its final model.
-        if self._unwritten is not None:
-            self._write(self._unwritten, final=True)
+        # A run whose epoch count is no multiple of `every` still ends with a grid of its final model, unless
+        # training stopped on a non-finite loss (its weights are no longer finite): there is no model to show.
+        if self._unwritten is not None and all(np.isfinite(w).all() for w in self.model.get_weights()):
+            self._write(self._unwritten)
 
-    def _write(self, epoch, final=False):
+    def _write(self, epoch):
         self._unwritten = None
         number = epoch + 1
-        samples = self.model.sample(self.num_samples, seed=self.seed)
-        if final and not np.isfinite(samples).all():
-            return  # training stopped on a non-finite loss: there is no model worth showing
-        grids = {"samples": image_grid(samples, value_range=self.value_range)}
-        if self.images is not None and hasattr(self.model, "reconstruct"):
-            grids["reconstructions"] = self._reconstruction_grid()
+        grids = self.grids()
         for name, grid in grids.items():
             write_png(grid, os.path.join(self.directory, f"{name}_{number:04d}.png"))
         if self.log_dir:
             self._write_summaries(grids, number)
+
+    def grids(self):
+        """The images to write this epoch, by file name prefix."""
+        grids = {"samples": image_grid(self.model.sample(self.num_samples, seed=self.seed), value_range=self.value_range)}
+        if self.images is not None and hasattr(self.model, "reconstruct"):
+            grids["reconstructions"] = self._reconstruction_grid()
+        return grids
 
     def _reconstruction_grid(self):
         originals = self.images

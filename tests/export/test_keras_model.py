@@ -308,15 +308,6 @@ def test_bad_arguments_fail_before_anything_is_written(tmp_path, arguments, mess
     assert os.listdir(tmp_path) == []
 
 
-def test_docstring_example_runs():
-    import doctest
-
-    import kspec.export.keras_model
-
-    results = doctest.testmod(kspec.export.keras_model)
-    assert results.attempted > 0 and results.failed == 0
-
-
 def packages_installed(*names):
     import importlib
 
