@@ -8,8 +8,14 @@ apply first, then `unfreeze` ones, on top of the state the model has (its `train
 before). Keras semantics follow: a frozen layer's weights do not train, and a frozen BatchNormalization
 normalizes with its moving statistics (inference mode), which also stop moving.
 
-Example (a built `keras.Model` whose node `backbone` is a keras.applications model):
->>> apply_patterns(model, freeze=["backbone"], unfreeze=["backbone.block_16*"])  # doctest: +SKIP
+Example (a model whose node `body` is a model used as a layer):
+>>> import keras
+>>> image = keras.Input((3,))
+>>> body = keras.Sequential([keras.layers.Dense(2, name="a"), keras.layers.Dense(2, name="b")], name="body")
+>>> model = keras.Model(image, keras.layers.Dense(1, name="head")(body(image)))
+>>> apply_patterns(model, freeze=["body"], unfreeze=["body.b"])
+>>> sorted({weight.path.split("/")[-2] for weight in model.trainable_weights})
+['b', 'head']
 """
 
 import fnmatch
