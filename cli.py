@@ -95,16 +95,22 @@ def _validate_grid(specs, grid, overrides, allow_imports):
 @main.command()
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.option("--plot", type=click.Path(dir_okay=False), help="Also draw the graph of each model to PLOT (needs pydot and graphviz).")
+@click.option("--verbose", is_flag=True, help="Also list each node's resolved arguments (those from `defaults:` marked).")
 @_spec_options
 @_reports_spec_errors
-def summary(spec, plot, overrides, allow_imports):
+def summary(spec, plot, verbose, overrides, allow_imports):
     """Build SPEC and print each model's layers, output shapes and parameter counts."""
     from kspec.builder import build, load_spec
     from kspec.builder.summary import format_summary, plot_models
 
+    from kspec.builder.freezing import apply_training_patterns
+
     resolved = load_spec(spec, overrides, allow_imports)
     models = build(resolved)
-    click.echo(format_summary(resolved, models))
+    model = (resolved.training or {}).get("model") or next(iter(models))
+    if resolved.training and "trainer" not in resolved.training:  # supervised: what the first stage trains
+        apply_training_patterns(models[model], resolved)
+    click.echo(format_summary(resolved, models, verbose))
     if plot:
         for path in plot_models(models, plot):
             click.echo(f"graph written to {path}")
@@ -528,12 +534,15 @@ def tune(spec, out, storage, study_name, overrides, allow_imports):
 @main.command()
 @click.argument("name", required=False)
 @click.option("--activations", is_flag=True, help="List the names an `activation:` argument accepts instead.")
+@click.option("--applications", is_flag=True, help="List the keras.applications backbones an `application:` node can name.")
 @_reports_spec_errors
-def layers(name, activations):
+def layers(name, activations, applications):
     """List the layers a spec can use, or NAME's arguments with their types and defaults (no TensorFlow)."""
-    from kspec.builder.layer_help import describe_layer, list_activations, list_layers
+    from kspec.builder.layer_help import describe_layer, list_activations, list_applications, list_layers
 
-    if activations:
+    if applications:
+        click.echo(list_applications())
+    elif activations:
         click.echo(list_activations())
     else:
         click.echo(describe_layer(name) if name else list_layers())

@@ -15,6 +15,12 @@ def printable(text):
     return _UNPRINTABLE.sub(lambda found: repr(found.group())[1:-1], text)
 
 
+def first_line(error):
+    """The first non-empty line of an exception's message (its type name when it has none), for one-line errors."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[0] if lines else type(error).__name__
+
+
 @dataclass(frozen=True)
 class Mark:
     """Where a value came from: a file (or `--set`) and a 1-based line and column; 0 when unknown."""

@@ -12,6 +12,7 @@ import sys
 from kspec.builder.document import mark_at
 from kspec.builder.graph import LayerCall
 from kspec.builder.keras_catalog import OBJECT_SECTIONS, load_table, lookup_entry, lookup_layer
+from kspec.builder.applications import APPLICATION_OP, check_application
 from kspec.builder.resolver import MODEL_OP
 from kspec.errors import Problem, SpecError
 
@@ -53,6 +54,8 @@ _TYPES = {
     "bool": (lambda v: isinstance(v, bool), "true or false"),
     "str": (lambda v: isinstance(v, (str, dict)), "a string"),
     "str_or_null": (lambda v: v is None or isinstance(v, str), "a string or null"),
+    "positive_number": (lambda v: _is_number(v) and v > 0, "a positive number"),
+    "pooling": (lambda v: v in (None, "avg", "max"), "one of null, 'avg', 'max'"),
     "layer": (lambda v: isinstance(v, LayerCall), "one layer such as `{lstm: {units: 32}}`"),
     "any": (lambda v: True, "anything"),
 }
@@ -159,10 +162,17 @@ def _show(value):
     return repr(value) if isinstance(value, str) else str(value).replace("True", "true").replace("False", "false").replace("None", "null")
 
 
-def check_layer(layer, node, problems, user_layers):
-    """Checks one layer's arguments (and nested layers) against the table or a user layer's signature."""
+def check_layer(layer, node, problems, user_layers, complete=True):
+    """Checks one layer's arguments (and nested layers) against the table or a user layer's signature; with
+    `complete=False` (a `defaults:` entry) its required arguments may be missing."""
     where = node.where()
     if layer.op == MODEL_OP:
+        return
+    if layer.op == APPLICATION_OP:
+        if len(node.inputs) != 1:
+            problems.append(Problem(f"an `application:` backbone takes one image input. Received: {len(node.inputs)} "
+                                    f"({', '.join(node.inputs)})", where, node.mark))
+        problems.extend(check_application(layer, where, layer.mark, check_argument))
         return
     if "." in layer.op and lookup_layer(layer.op) is None:
         signature = user_layers.get(layer.op)
@@ -177,6 +187,8 @@ def check_layer(layer, node, problems, user_layers):
     activations = load_table()["activations"]
     misspelled = set()
     for name, value in layer.args.items():
+        if name in layer.defaulted:
+            continue  # from `defaults:`, checked once there
         mark = layer.arg_marks.get(name, layer.mark)
         if name == "name":
             problems.append(Problem(f"set the layer name with the node's `name:`, not as an argument of `{display}`",
@@ -199,8 +211,18 @@ def check_layer(layer, node, problems, user_layers):
         if isinstance(value, LayerCall):
             check_layer(value, node, problems, user_layers)
     for name, spec in arguments.items():
-        if spec.get("required") and name not in layer.args and name not in misspelled:
+        if complete and spec.get("required") and name not in layer.args and name not in misspelled:
             problems.append(Problem(f"`{display}` needs argument `{name}`", layer.path, layer.mark))
+
+
+class _DefaultsEntry:
+    """Stands in for a node when a `defaults:` entry is checked like a layer (its arguments are optional)."""
+
+    def __init__(self, call):
+        self.call, self.mark = call, call.mark
+
+    def where(self):
+        return self.call.path
 
 
 def topological_order(model):
@@ -336,6 +358,8 @@ def check_resolved(resolved, allowed_imports=()):
         for node in model.nodes:
             check_layer(node.layer, node, problems, signatures)
         check_graph(model, problems)
+    for call in resolved.defaults:
+        check_layer(call, _DefaultsEntry(call), problems, signatures, complete=False)
     try:
         model_order(resolved)
     except SpecError as error:

@@ -21,6 +21,35 @@ class LayerCall:
     mark: Mark | None = None
     path: str = ""
     arg_marks: dict = field(default_factory=dict)
+    defaulted: frozenset = frozenset()  # arguments that came from `defaults:` (checked there, once)
+
+
+@dataclass
+class InitFrom:
+    """Where initial weights come from (`init_from:` of a model or a `{model: ...}` node); read at train time.
+
+    Attributes:
+        run: a run directory (its `model` after training), or None.
+        file: a `.keras` or `.weights.h5` file, or None.
+        model: which model of the run or file (default: the model being initialized's own name).
+        checkpoint: `best` or `last` checkpoint of a run.
+        strict: a layer whose weights have other shapes is an error (else it is skipped and reported).
+        exclude: node-name patterns left as initialized (a new classifier head, say).
+        path, mark: where `init_from:` is written, for errors.
+    """
+
+    run: str | None = None
+    file: str | None = None
+    model: str | None = None
+    checkpoint: str = "best"
+    strict: bool = True
+    exclude: tuple = ()
+    path: str = ""
+    mark: Mark | None = None
+
+    @property
+    def source(self):
+        return self.run if self.run is not None else self.file
 
 
 @dataclass
@@ -33,6 +62,8 @@ class Node:
     mark: Mark | None = None
     path: str = ""
     context: str = ""  # "in block call `down2`" when the node came from a block body
+    trainable: bool | None = None  # False: frozen by the node's (or its block call's) `trainable: false`
+    init_from: InitFrom | None = None  # `{model: ...}` nodes only
 
     def where(self):
         return f"{self.path} ({self.context})" if self.context else self.path
@@ -57,6 +88,8 @@ class ModelGraph:
     outputs: list
     mark: Mark | None = None
     path: str = ""
+    trainable: bool | None = None  # False: every weight of the model is frozen
+    init_from: InitFrom | None = None
 
     def node(self, name):
         return next((n for n in self.nodes if n.name == name), None)
@@ -75,3 +108,5 @@ class ResolvedSpec:
     data: dict | None = None
     document: dict | None = None  # the loaded document (after extends and overrides), for run directories
     shapes: dict | None = None  # {model: builder.shapes.ModelShapes}, filled in by validation
+    defaults: list = field(default_factory=list)  # `LayerCall`s of the `defaults:` entries, for their checks
+    init_reports: list = field(default_factory=list)  # `builder.init_from.InitReport`s, filled in by the build

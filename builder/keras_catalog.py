@@ -186,6 +186,161 @@ def _trainers():
     return trainers
 
 
+# `keras.applications` constructors (`application:` nodes). A spec does not give these arguments: the input
+# comes from `from:`, the model is named after the node, and kspec reads `weights` itself (never downloading).
+_APPLICATION_OWN = {"input_shape", "input_tensor", "name", "weights"}
+_APPLICATION_TYPES = {"pooling": "pooling", "classes": "positive_int", "alpha": "positive_number",
+                      "depth_multiplier": "positive_int", "dropout": "fraction", "dropout_rate": "fraction",
+                      "classifier_activation": "activation"}
+_TOP_FILE_SUFFIX = "_weights_tf_dim_ordering_tf_kernels.h5"
+_NOTOP_FILE_SUFFIX = "_weights_tf_dim_ordering_tf_kernels_notop.h5"
+# The file names under which `weights="imagenet"` caches its download (`~/.keras/models/<file>`), per family
+# (the module of keras.applications): (with the classifier top, without). `{name}` is the constructor's default
+# model name. Facts of keras/src/applications/*.py, checked against Keras by tests/builder/test_applications.py.
+_IMAGENET_FILES = {
+    "convnext": ("{name}.h5", "{name}_notop.h5"),
+    "densenet": ("{name}" + _TOP_FILE_SUFFIX, "{name}" + _NOTOP_FILE_SUFFIX),
+    "efficientnet": ("{name}.h5", "{name}_notop.h5"),
+    "efficientnet_v2": ("{name}.h5", "{name}_notop.h5"),
+    "inception_resnet_v2": ("{name}" + _TOP_FILE_SUFFIX, "{name}" + _NOTOP_FILE_SUFFIX),
+    "inception_v3": ("{name}" + _TOP_FILE_SUFFIX, "{name}" + _NOTOP_FILE_SUFFIX),
+    "mobilenet": ("mobilenet_{alpha_text}_{size}_tf.h5", "mobilenet_{alpha_text}_{size}_tf_no_top.h5"),
+    "mobilenet_v2": ("mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{alpha}_{size}.h5",
+                     "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{alpha}_{size}_no_top.h5"),
+    "mobilenet_v3": ("weights_mobilenet_v3_{variant}.h5", "weights_mobilenet_v3_{variant}_no_top_v2.h5"),
+    "nasnet": ("{name}.h5", "{name}_no_top.h5"),
+    "resnet": ("{name}" + _TOP_FILE_SUFFIX, "{name}" + _NOTOP_FILE_SUFFIX),
+    "resnet_v2": ("{name}" + _TOP_FILE_SUFFIX, "{name}" + _NOTOP_FILE_SUFFIX),
+    "vgg16": ("{name}" + _TOP_FILE_SUFFIX, "{name}" + _NOTOP_FILE_SUFFIX),
+    "vgg19": ("{name}" + _TOP_FILE_SUFFIX, "{name}" + _NOTOP_FILE_SUFFIX),
+    "xception": ("{name}" + _TOP_FILE_SUFFIX, "{name}" + _NOTOP_FILE_SUFFIX),
+}
+# MobileNet v1 and v2 have ImageNet weights for these widths and square input sizes; without the top, another
+# size loads the 224 weights (as Keras does, with a warning).
+_MOBILENET_VARIANTS = {
+    "mobilenet": {"alpha": (0.25, 0.5, 0.75, 1.0), "size": (128, 160, 192, 224)},
+    "mobilenet_v2": {"alpha": (0.35, 0.5, 0.75, 1.0, 1.3, 1.4), "size": (96, 128, 160, 192, 224)},
+}
+_MOBILENET_ALPHA_TEXT = {0.25: "2_5", 0.5: "5_0", 0.75: "7_5", 1.0: "1_0"}
+IMAGENET_DEFAULT_SIZE = 224
+
+# Without the top and with pooling, each backbone outputs (batch, channels) and has a parameter count that does
+# not depend on the input size: measured with Keras 3 on a 3-channel input (include_top=False, weights=None),
+# for the default arguments ("") and the other widths of the MobileNets (benchmarks of a few seconds each, too
+# slow to measure here); tests/builder/test_applications.py checks a sample against Keras. Static shapes (builder/shapes.py) use them; other arguments are unchecked.
+_APPLICATION_FEATURES = {
+    "ConvNeXtBase": {"": (1024, 87566464)}, "ConvNeXtLarge": {"": (1536, 196230336)},
+    "ConvNeXtSmall": {"": (768, 49454688)}, "ConvNeXtTiny": {"": (768, 27820128)},
+    "ConvNeXtXLarge": {"": (2048, 348147968)},
+    "DenseNet121": {"": (1024, 7037504)}, "DenseNet169": {"": (1664, 12642880)},
+    "DenseNet201": {"": (1920, 18321984)},
+    "EfficientNetB0": {"": (1280, 4049571)}, "EfficientNetB1": {"": (1280, 6575239)},
+    "EfficientNetB2": {"": (1408, 7768569)}, "EfficientNetB3": {"": (1536, 10783535)},
+    "EfficientNetB4": {"": (1792, 17673823)}, "EfficientNetB5": {"": (2048, 28513527)},
+    "EfficientNetB6": {"": (2304, 40960143)}, "EfficientNetB7": {"": (2560, 64097687)},
+    "EfficientNetV2B0": {"": (1280, 5919312)}, "EfficientNetV2B1": {"": (1280, 6931124)},
+    "EfficientNetV2B2": {"": (1408, 8769374)}, "EfficientNetV2B3": {"": (1536, 12930622)},
+    "EfficientNetV2L": {"": (1280, 117746848)}, "EfficientNetV2M": {"": (1280, 53150388)},
+    "EfficientNetV2S": {"": (1280, 20331360)},
+    "InceptionResNetV2": {"": (1536, 54336736)}, "InceptionV3": {"": (2048, 21802784)},
+    "MobileNet": {"": (1024, 3228864), "alpha=0.25": (256, 218544), "alpha=0.5": (512, 829536),
+                  "alpha=0.75": (768, 1832976)},
+    "MobileNetV2": {"": (1280, 2257984), "alpha=0.35": (1280, 410208), "alpha=0.5": (1280, 706224),
+                    "alpha=0.75": (1280, 1382064), "alpha=1.3": (1664, 3766048), "alpha=1.4": (1792, 4363712)},
+    "MobileNetV3Large": {"": (960, 2996352), "alpha=0.75": (720, 1808736),
+                         "alpha=0.75,minimalistic=true": (720, 865520), "minimalistic=true": (960, 1437608)},
+    "MobileNetV3Small": {"": (576, 939120), "alpha=0.75": (432, 583160),
+                         "alpha=0.75,minimalistic=true": (432, 273800), "minimalistic=true": (576, 441000)},
+    "NASNetLarge": {"": (4032, 84916818)}, "NASNetMobile": {"": (1056, 4269716)},
+    "ResNet101": {"": (2048, 42658176)}, "ResNet101V2": {"": (2048, 42626560)},
+    "ResNet152": {"": (2048, 58370944)}, "ResNet152V2": {"": (2048, 58331648)},
+    "ResNet50": {"": (2048, 23587712)}, "ResNet50V2": {"": (2048, 23564800)},
+    "VGG16": {"": (512, 14714688)}, "VGG19": {"": (512, 20024384)}, "Xception": {"": (2048, 20861480)},
+}
+
+
+def _imagenet_variants(family, constructor, default_name):
+    """Every `weights="imagenet"` variant of a constructor: the arguments that select it and its file name."""
+    top, notop = _IMAGENET_FILES[family]
+    variants = []
+    for include_top, template in ((True, top), (False, notop)):
+        if family in _MOBILENET_VARIANTS:
+            for alpha in _MOBILENET_VARIANTS[family]["alpha"]:
+                for size in _MOBILENET_VARIANTS[family]["size"]:
+                    file = template.format(alpha=float(alpha), size=size, alpha_text=_MOBILENET_ALPHA_TEXT.get(alpha))
+                    variants.append({"include_top": include_top, "alpha": alpha, "size": size, "file": file})
+        elif family == "mobilenet_v3":
+            from keras.src.applications.mobilenet_v3 import WEIGHTS_HASHES
+
+            kind = "large" if constructor.endswith("Large") else "small"
+            for variant in WEIGHTS_HASHES:  # e.g. large_minimalistic_224_1.0_float
+                parts = variant.split("_")
+                if parts[0] == kind:
+                    variants.append({"include_top": include_top, "alpha": float(parts[-2]),
+                                     "minimalistic": "minimalistic" in parts,
+                                     "file": template.format(variant=variant)})
+        else:
+            variants.append({"include_top": include_top, "file": template.format(name=default_name)})
+    return variants
+
+
+def _preprocessing(family):
+    """The family's `preprocess_input` as a per-channel affine map, measured on probe pixels, or None (identity:
+    the model preprocesses inside itself). Every family's is one: output channel c = scale[c] * input channel
+    order[c] + offset[c] (`caffe`: RGB -> BGR minus the ImageNet mean; `tf`: to [-1, 1]; `torch`: ImageNet
+    mean and standard deviation)."""
+    import keras
+    import numpy as np
+
+    probe = np.zeros((4, 1, 1, 3))
+    for channel in range(3):
+        probe[channel + 1, 0, 0, channel] = 100.0
+    out = np.asarray(getattr(keras.applications, family).preprocess_input(probe.copy()), dtype="float64")[:, 0, 0, :]
+    offset = out[0]
+    linear = (out[1:] - offset).T / 100.0  # linear[c, k]: output channel c per unit of input channel k
+    order = [int(np.argmax(np.abs(row))) for row in linear]
+    scale = [float(linear[c, k]) for c, k in enumerate(order)]
+    leftover = linear.copy()
+    leftover[range(3), order] = 0.0
+    if np.abs(leftover).max() > 1e-9 or sorted(order) != [0, 1, 2]:
+        raise RuntimeError(f"keras.applications.{family}.preprocess_input is not a per-channel affine map")
+    if order == [0, 1, 2] and np.allclose(scale, 1.0) and np.allclose(offset, 0.0):
+        return None
+    return {"order": order, "scale": [float(f"{v:.12g}") for v in scale],
+            "offset": [float(f"{v:.12g}") for v in offset]}
+
+
+def _applications():
+    """The allow-list of backbone constructors: `keras.applications` model functions, their arguments, their
+    ImageNet weight files, and the per-family preprocessing."""
+    import keras
+
+    constructors, families = {}, {}
+    for name in sorted(dir(keras.applications)):
+        function = getattr(keras.applications, name)
+        if not (name[:1].isupper() and callable(function)):
+            continue
+        family = function.__module__.rsplit(".", 1)[-1]
+        parameters = inspect.signature(function).parameters
+        arguments = {}
+        for parameter in parameters.values():
+            if parameter.name in _APPLICATION_OWN:
+                continue
+            entry = {"type": _APPLICATION_TYPES.get(parameter.name)
+                     or _argument_type(name, parameter.name, parameter.default)}
+            default = _json_value(parameter.default)
+            if default is not _NOT_JSON:
+                entry["default"] = default
+            arguments[parameter.name] = entry
+        constructors[name] = {"family": family, "arguments": arguments,
+                              "imagenet": _imagenet_variants(family, name, parameters["name"].default),
+                              "features": {key: list(value) for key, value in _APPLICATION_FEATURES.get(name, {}).items()}}
+        if family not in families:
+            families[family] = _preprocessing(family)
+    return {"constructors": constructors, "preprocessing": dict(sorted(families.items())),
+            "imagenet_default_size": IMAGENET_DEFAULT_SIZE}
+
+
 def _describe(cls, canonical):
     arguments = _arguments(cls)
     signature = inspect.signature(cls.__init__)
@@ -271,6 +426,7 @@ def generate_table():
             for key, cls in (("earlystopping", keras.callbacks.EarlyStopping),
                              ("reducelronplateau", keras.callbacks.ReduceLROnPlateau))
         },
+        "applications": _applications(),
     }
 
 
@@ -297,6 +453,17 @@ def lookup_entry(section, name):
     from kspec.registry import normalize_name
 
     return load_table()[section].get(normalize_name(name))
+
+
+def lookup_application(name):
+    """The catalog entry of a `keras.applications` constructor in any spelling (`MobileNetV2`, `mobilenet_v2`),
+    with its canonical name under `"name"`, or None."""
+    from kspec.registry import normalize_name
+
+    constructors = load_table()["applications"]["constructors"]
+    key = normalize_name(str(name))
+    canonical = next((n for n in constructors if normalize_name(n) == key), None)
+    return None if canonical is None else {"name": canonical, **constructors[canonical]}
 
 
 def layer_names():

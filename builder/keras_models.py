@@ -9,9 +9,11 @@ import importlib
 import os
 import re
 
+from kspec.builder.applications import APPLICATION_OP, build_application
 from kspec.builder.checks import model_order, split_call, topological_order
 from kspec.builder.resolver import MODEL_OP
 from kspec.builder.graph import LayerCall
+from kspec.builder.init_from import load_init_from
 from kspec.builder.keras_catalog import OBJECT_SECTIONS, lookup_entry, lookup_layer
 from kspec.builder.parameter_counts import parameter_problems
 from kspec.errors import SpecError
@@ -26,13 +28,17 @@ def build_models(resolved):
 
     import kspec.layers  # noqa: F401  (registers kspec's layers with Keras)
 
-    built = {}
+    built, reports = {}, []
     with dtype_policy(keras, (resolved.training or {}).get("precision", "float32")):
         for name in model_order(resolved):
             graph = resolved.models[name]
             counts = resolved.shapes[name].parameters if resolved.shapes else None
             try:
                 built[name] = build_model(graph, keras, built, counts)
+                if graph.init_from is not None:
+                    reports.append(load_init_from(built[name], graph.init_from, graph.name))
+                reports += [load_init_from(built[node.layer.args["model"]], node.init_from, node.layer.args["model"])
+                            for node in graph.nodes if node.init_from is not None]
             except RecursionError:
                 # Keras walks functional graphs recursively; a chain of a few thousand layers exceeds Python's limit.
                 raise SpecError(f"Keras cannot build model `{name}`: its {len(graph.nodes)} layers chain too deep; "
@@ -40,6 +46,7 @@ def build_models(resolved):
     problems = parameter_problems(resolved, {name: model.count_params() for name, model in built.items()})
     if problems:
         raise SpecError(problems)
+    resolved.init_reports = reports
     return {name: built[name] for name in resolved.models}
 
 
@@ -112,6 +119,10 @@ def build_model(model, keras, built, counts=None):
         inputs = [tensors[name] for name in node.inputs]
         if node.layer.op == MODEL_OP:
             layer = built[node.layer.args["model"]]
+        elif node.layer.op == APPLICATION_OP:
+            preprocessing, layer = build_application(node.layer, node, tuple(inputs[0].shape[1:]), keras)
+            if preprocessing is not None:
+                inputs = [preprocessing(inputs[0])]
         else:
             shapes = [tuple(t.shape) for t in inputs if hasattr(t, "shape")]
             known = counts.get(node.name) if counts else None
@@ -122,10 +133,14 @@ def build_model(model, keras, built, counts=None):
                     f"{total:,}); is a size argument too large? (limit: KSPEC_MAX_PARAMETERS)",
                     node.where(), node.mark)
             layer = _construct(node.layer, node, keras, name=node.name, float32=node.name in model.outputs)
+        if node.trainable is not None:
+            # Keras semantics: a frozen layer's weights do not train and a frozen BatchNormalization runs in
+            # inference mode. A `{model:}` node freezes that model wherever it is used (its weights are shared).
+            layer.trainable = node.trainable
         tensors[node.name] = _call(layer, node, inputs)
     outputs = [tensors[name] for name in model.outputs]
     try:
-        return keras.Model(
+        built_model = keras.Model(
             inputs=[tensors[i.name] for i in model.inputs] if len(model.inputs) > 1 else tensors[model.inputs[0].name],
             outputs=outputs if len(outputs) > 1 else outputs[0],
             name=model.name,
@@ -134,6 +149,9 @@ def build_model(model, keras, built, counts=None):
         # A layer that hands back its input unchanged (`equalization` at its defaults) makes a graph Keras refuses.
         raise SpecError(f"Keras cannot make model `{model.name}` from its layers: {_first_line(error)}", model.path,
                         model.mark) from None
+    if model.trainable is not None:
+        built_model.trainable = model.trainable
+    return built_model
 
 
 def layer_class(op):
@@ -194,7 +212,7 @@ def _call(layer, node, inputs):
     try:
         if len(inputs) == 1:
             return layer(inputs[0])
-        entry = lookup_layer(node.layer.op) if node.layer.op != MODEL_OP else None
+        entry = lookup_layer(node.layer.op) if node.layer.op not in (MODEL_OP, APPLICATION_OP) else None
         if entry and entry["inputs"] == "positional":
             return layer(*inputs)
         return layer(inputs)
@@ -243,8 +261,8 @@ def _shape_text(shape):
 
 
 def _display(op):
-    if op == MODEL_OP:
-        return "model"
+    if op in (MODEL_OP, APPLICATION_OP):
+        return op
     entry = lookup_layer(op)
     return entry["name"] if entry else op
 

@@ -80,3 +80,18 @@ def describe_layer(name):
 def list_activations():
     """The activation names an `activation:` argument accepts."""
     return "\n".join(load_table()["activations"])
+
+
+def list_applications():
+    """One line per `keras.applications` constructor an `application:` node can name: its family (whose
+    `preprocess: true` preprocessing applies) and its arguments with their defaults."""
+    constructors = load_table()["applications"]["constructors"]
+    width = max(len(name) for name in constructors) + 2
+    lines = []
+    for name, entry in constructors.items():
+        arguments = ", ".join(f"{key}={_show_default(spec['default'])}" if "default" in spec else key
+                              for key, spec in entry["arguments"].items())
+        lines.append(f"{name:<{width}}{entry['family']:<22}{arguments}")
+    lines.append(f"{len(constructors)} applications; a node takes them as `application: {{name: NAME, ...}}` with "
+                 "`weights: none | imagenet | PATH` and `preprocess: true|false`")
+    return "\n".join(lines)

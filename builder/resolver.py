@@ -6,20 +6,23 @@
 - `{repeat: N, as: i, layers: [...]}` expands its layers N times with `i` = 0..N-1 in scope.
 - A node's inputs default to the previous node; `from:` names nodes or model inputs, in any order (checks
   reject cycles).
+- `defaults:` (of the spec, then of the model) fill in the arguments a layer's node does not give.
+- `trainable: false` on a block call or repeated group reaches every node inside it.
 """
 
 import difflib
 
 from kspec.builder.document import MarkedDict, MarkedList, format_path, mark_at, mark_of
 from kspec.builder.expressions import ExpressionError, interpolate, is_expression
-from kspec.builder.graph import LayerCall, ModelGraph, ModelInput, Node, ResolvedSpec
-from kspec.builder.keras_catalog import layer_names, load_table, lookup_layer
+from kspec.builder.applications import APPLICATION_OP, unknown_application
+from kspec.builder.graph import InitFrom, LayerCall, ModelGraph, ModelInput, Node, ResolvedSpec
+from kspec.builder.keras_catalog import layer_names, load_table, lookup_application, lookup_layer
 from kspec.builder.schema import check_resolved_value
 from kspec.errors import Problem, SpecError
 
 MAX_NODES = 10_000
 MAX_BLOCK_DEPTH = 16
-_NODE_KEYS = {"name", "from", "repeat", "as", "layers"}
+_NODE_KEYS = {"name", "from", "repeat", "as", "layers", "trainable", "init_from"}
 MODEL_OP = "model"  # `{model: encoder}` uses another model of the spec as a layer
 PREVIOUS = "previous"  # in `from:`, the node before this one
 _REFERENCES = "#/$defs/references"  # the schema of `from:` and `outputs:`
@@ -39,20 +42,22 @@ class _Ref:
 
 
 class _Pending:
-    __slots__ = ("name", "auto_base", "layer", "refs", "mark", "path", "context", "prefix")
+    __slots__ = ("name", "auto_base", "layer", "refs", "mark", "path", "context", "prefix", "trainable", "init_from")
 
-    def __init__(self, name, auto_base, layer, refs, mark, path, context, prefix):
+    def __init__(self, name, auto_base, layer, refs, mark, path, context, prefix, trainable=None, init_from=None):
         self.name, self.auto_base, self.layer, self.refs = name, auto_base, layer, refs
         self.mark, self.path, self.context, self.prefix = mark, path, context, prefix
+        self.trainable, self.init_from = trainable, init_from
 
 
 def resolve(document, file="<spec>"):
     """Resolves a schema-valid document into a `ResolvedSpec`; raises `SpecError` listing every problem."""
     problems = []
     params = _evaluate_params(document, ("params",), {}, problems)
+    defaults = _resolve_defaults(document, ("defaults",), params, problems)
     models = {}
     for model_name in document.get("models", {}):
-        models[model_name] = _ModelResolver(document, model_name, params, problems).resolve()
+        models[model_name] = _ModelResolver(document, model_name, params, defaults, problems).resolve()
     sections = {}
     for section in ("training", "data"):
         if section in document:
@@ -72,6 +77,7 @@ def resolve(document, file="<spec>"):
         training=sections.get("training"),
         data=sections.get("data"),
         document=document,
+        defaults=list(defaults.values()) + [call for model in models.values() for call in model.defaults],
     )
 
 
@@ -85,6 +91,38 @@ def _evaluate_params(document, path, scope, problems):
             where = _error_path((*path, name), error)
             problems.append(Problem(str(error), format_path(document, where), mark_at(document, where)))
     return values
+
+
+def _resolve_defaults(document, path, scope, problems):
+    """`defaults:` at `path` -> {layer table key: `LayerCall` of the arguments}, values interpolated in `scope`."""
+    raw = _get(document, path) or {}
+    table = load_table()["layers"]
+    found = {}
+    for layer_name, arguments in raw.items():
+        entry_path = (*path, layer_name)
+        entry = lookup_layer(str(layer_name))
+        if entry is None:
+            close = difflib.get_close_matches(str(layer_name).lower(), layer_names(), n=1, cutoff=0.6)
+            hint = f" (did you mean `{close[0]}`?)" if close else "; defaults are for layers of the catalog"
+            problems.append(Problem(f"unknown layer `{layer_name}` in `defaults`{hint}", format_path(document, entry_path),
+                                    mark_at(document, entry_path, of_key=True)))
+            continue
+        key = next(k for k, v in table.items() if v is entry)
+        if key in found:
+            problems.append(Problem(f"`defaults` name `{entry['name']}` twice (as `{found[key].path.rsplit('.', 1)[-1]}` "
+                                    f"and `{layer_name}`); merge them", format_path(document, entry_path),
+                                    mark_at(document, entry_path, of_key=True)))
+            continue
+        try:
+            values = _interpolate_deep(arguments or {}, scope)
+        except ExpressionError as error:
+            where = _error_path(entry_path, error)
+            problems.append(Problem(str(error), format_path(document, where), mark_at(document, where)))
+            continue
+        marks = {name: mark_at(document, (*entry_path, name)) for name in values}
+        found[key] = LayerCall(key, dict(values), mark_at(document, entry_path, of_key=True),
+                               format_path(document, entry_path), marks)
+    return found
 
 
 def _interpolate_deep(value, scope):
@@ -138,7 +176,7 @@ def _get(document, path):
 
 
 class _ModelResolver:
-    def __init__(self, document, name, spec_params, problems):
+    def __init__(self, document, name, spec_params, spec_defaults, problems):
         self.document = document
         self.name = name
         self.base = ("models", name)
@@ -154,6 +192,13 @@ class _ModelResolver:
         self.table = load_table()
         self.blocks = document.get("blocks", {}) or {}
         self.scope = _evaluate_params(document, (*self.base, "params"), spec_params, problems)
+        self.own_defaults = _resolve_defaults(document, (*self.base, "defaults"), self.scope, problems)
+        self.defaults = dict(spec_defaults)
+        for key, own in self.own_defaults.items():  # the model's entry wins argument by argument
+            outer = spec_defaults.get(key)
+            self.defaults[key] = own if outer is None else LayerCall(
+                key, {**outer.args, **own.args}, own.mark, own.path, {**outer.arg_marks, **own.arg_marks})
+        self.frozen_scopes = []  # `trainable:` of the block calls and repeated groups being expanded
 
     # -- helpers -------------------------------------------------------------------------------------
     def fail(self, message, path, context="", mark=None, shown_path=None):
@@ -192,8 +237,7 @@ class _ModelResolver:
         try:
             last = self.expand(model["layers"], (*self.base, "layers"), self.scope, "", {}, first, "")
         except _TooLarge:
-            return ModelGraph(self.name, inputs, [], [], mark_at(self.document, self.base),
-                              format_path(self.document, self.base))
+            return self.graph(model, inputs, [], [])
         names = self.assign_names()
         input_names = {i.name for i in inputs}
         for name in names.keys() & input_names:
@@ -204,10 +248,17 @@ class _ModelResolver:
             refs = [self.lookup(ref, names, input_names, pending.context) for ref in pending.refs]
             nodes.append(
                 Node(pending.name, pending.layer, [r for r in refs if r], pending.mark,
-                     format_path(self.document, pending.path), pending.context)
+                     format_path(self.document, pending.path), pending.context, pending.trainable, pending.init_from)
             )
-        return ModelGraph(self.name, inputs, nodes, outputs, mark_at(self.document, self.base),
-                          format_path(self.document, self.base))
+        return self.graph(model, inputs, nodes, outputs)
+
+    def graph(self, model, inputs, nodes, outputs):
+        init_from = self.init_from(model["init_from"], (*self.base, "init_from"), self.scope, "") \
+            if model.get("init_from") is not None else None
+        graph = ModelGraph(self.name, inputs, nodes, outputs, mark_at(self.document, self.base),
+                           format_path(self.document, self.base), model.get("trainable"), init_from)
+        graph.defaults = list(self.own_defaults.values())
+        return graph
 
     def resolve_inputs(self, model):
         inputs = []
@@ -253,13 +304,27 @@ class _ModelResolver:
             if refs is None:
                 self.broken.add(prefix + name if name else None)
                 continue
+            trainable = self.node_trainable(item, item_path, scope, context)
             if op in self.blocks:
-                output = self.expand_block(op, item, item_path, scope, prefix, name, refs, context)
+                self.frozen_scopes.append(trainable)
+                try:
+                    output = self.expand_block(op, item, item_path, scope, prefix, name, refs, context)
+                finally:
+                    self.frozen_scopes.pop()
                 self.incomplete = self.incomplete or output is None
                 previous = output or previous
                 continue
+            init_from = None
+            if "init_from" in item and item["init_from"] is not None:
+                if op != MODEL_OP:
+                    self.fail("`init_from` loads weights into a `{model: ...}` node or a whole model (`models.NAME."
+                              "init_from`); this node is a layer", (*item_path, "init_from"), context)
+                    continue
+                init_from = self.init_from(item["init_from"], (*item_path, "init_from"), scope, context)
             if op == MODEL_OP:
                 layer = self.model_call(item[op], (*item_path, op), scope, context)
+            elif op == APPLICATION_OP:
+                layer = self.application_call(item[op], (*item_path, op), scope, context)
             else:
                 layer = self.layer_call(op, item[op], (*item_path, op), scope, context)
             if layer is None:
@@ -267,9 +332,14 @@ class _ModelResolver:
                 continue
             qualified = prefix + name if name else None
             entry = self.table["layers"].get(layer.op)
-            auto_base = entry["name"] if entry else (layer.args["model"] if op == MODEL_OP else op.rsplit(".", 1)[-1].lower())
+            if entry:
+                auto_base = entry["name"]
+            elif op in (MODEL_OP, APPLICATION_OP):
+                auto_base = layer.args["model"] if op == MODEL_OP else layer.args["name"].lower()
+            else:
+                auto_base = op.rsplit(".", 1)[-1].lower()
             pending = _Pending(qualified, auto_base, layer, refs, mark_at(self.document, item_path), item_path,
-                               context, prefix)
+                               context, prefix, trainable, init_from)
             if qualified:
                 self.register_name(qualified, pending, item_path, context)
             self.pending.append(pending)
@@ -285,9 +355,11 @@ class _ModelResolver:
             missing = "layers" if "repeat" in item else "repeat"
             self.fail(f"a repeated group needs both `repeat: N` and `layers: [...]`; `{missing}` is missing", path, context)
             return previous
-        if ops or "name" in item:
-            extra = ", ".join(f"`{k}`" for k in ops + (["name"] if "name" in item else []))
-            self.fail(f"a repeated group takes only `repeat`, `as`, `from` and `layers`. Received also: {extra}", path, context)
+        extra_keys = [key for key in ("name", "init_from") if key in item]
+        if ops or extra_keys:
+            extra = ", ".join(f"`{k}`" for k in ops + extra_keys)
+            self.fail("a repeated group takes only `repeat`, `as`, `from`, `trainable` and `layers`. Received also: "
+                      f"{extra}", path, context)
             return previous
         count = self.value(item["repeat"], scope, (*path, "repeat"), context, schema="#/$defs/node/properties/repeat")
         if count is None:
@@ -301,6 +373,13 @@ class _ModelResolver:
             if refs:
                 previous = refs[0]
         variable = item.get("as", "i")
+        self.frozen_scopes.append(self.node_trainable(item, path, scope, context))
+        try:
+            return self.expand_iterations(item, path, scope, prefix, block_inputs, previous, context, count, variable)
+        finally:
+            self.frozen_scopes.pop()
+
+    def expand_iterations(self, item, path, scope, prefix, block_inputs, previous, context, count, variable):
         for iteration in range(count):
             # Nested repeats of nothing (`repeat: 0` inside) add no layers but still cost time: bound them too.
             self.iterations += 1
@@ -396,6 +475,50 @@ class _ModelResolver:
             return None
         return name
 
+    def node_trainable(self, item, path, scope, context):
+        """A node's `trainable:`, else that of the innermost enclosing block call or group that sets one."""
+        if "trainable" in item:
+            value = self.value(item["trainable"], scope, (*path, "trainable"), context,
+                               schema="#/$defs/node/properties/trainable")
+            if value is not None:
+                return value
+        return next((value for value in reversed(self.frozen_scopes) if value is not None), None)
+
+    def init_from(self, raw, path, scope, context):
+        """`init_from:` as an `InitFrom`: a string is a run directory or, ending in .keras / .h5, a weights file."""
+        value = self.value(raw, scope, path, context, schema="#/$defs/init_from")
+        if value is None:
+            return None
+        mark, shown = mark_at(self.document, path), format_path(self.document, path)
+        if isinstance(value, str):
+            value = {"file" if value.endswith((".keras", ".h5")) else "run": value}
+        if ("run" in value) == ("file" in value):
+            self.fail("`init_from` takes one of `run: RUN_DIR` and `file: PATH`. Received: "
+                      + (" and ".join(f"`{k}`" for k in ("run", "file") if k in value) or "neither"), path, context)
+            return None
+        if "file" in value and not str(value["file"]).endswith((".keras", ".h5")):
+            self.fail(f"expected a .keras or .weights.h5 file. Received: file={value['file']!r}", (*path, "file"),
+                      context)
+            return None
+        if "file" in value and "checkpoint" in value:
+            self.fail("`checkpoint` picks the checkpoint of a run; with `file:` remove it", (*path, "checkpoint"),
+                      context)
+            return None
+        return InitFrom(run=value.get("run"), file=value.get("file"), model=value.get("model"),
+                        checkpoint=value.get("checkpoint", "best"), strict=value.get("strict", True),
+                        exclude=tuple(value.get("exclude") or ()), path=shown, mark=mark)
+
+    def application_call(self, raw, path, scope, context):
+        """`application: {name: MobileNetV2, ...}` -> a `LayerCall` whose op is `application`."""
+        args = self.value(raw, scope, path, context, schema="#/$defs/node/properties/application")
+        if args is None:
+            return None
+        if lookup_application(args["name"]) is None:
+            self.fail(unknown_application(args["name"]), (*path, "name"), context)
+            return None
+        args["name"] = lookup_application(args["name"])["name"]
+        return self.make_call(APPLICATION_OP, dict(args), path)
+
     def node_refs(self, item, path, scope, prefix, block_inputs, previous, context):
         if "from" not in item:
             if previous is None:
@@ -468,6 +591,11 @@ class _ModelResolver:
         if raw_args is not None and not isinstance(raw_args, dict):
             self.fail(f"expected a mapping of arguments. Received: {raw_args!r}", path, context)
             return None
+        defaults = self.defaults.get(key)
+        # A node's own argument wins over a default; an argument the layer does not take is reported once, at
+        # the `defaults:` entry, so it is not passed on here.
+        inherited = {name: value for name, value in (defaults.args if defaults else {}).items()
+                     if name not in (raw_args or {}) and name in entry["arguments"]}
         args = {}
         for arg_name, raw in (raw_args or {}).items():
             spec = entry["arguments"].get(arg_name, {})
@@ -486,7 +614,11 @@ class _ModelResolver:
             if value is None and raw is not None:
                 return None
             args[arg_name] = value
-        return self.make_call(key, args, path)
+        call = self.make_call(key, {**inherited, **args}, path)
+        if inherited:
+            call.arg_marks.update({name: defaults.arg_marks.get(name, defaults.mark) for name in inherited})
+            call.defaulted = frozenset(inherited)
+        return call
 
     def make_call(self, op, args, path):
         arg_marks = {name: mark_at(self.document, (*path, name)) for name in args}

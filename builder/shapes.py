@@ -902,6 +902,41 @@ def _sampling(args, inputs, op):
     return inputs[0], 0
 
 
+# -- application (backbone) nodes ------------------------------------------------------------------------
+
+# Arguments of keras.applications constructors that change neither the pooled output nor the weights.
+_APPLICATION_NEUTRAL = {"name", "weights", "preprocess", "pooling", "include_top", "classes", "classifier_activation",
+                        "dropout", "dropout_rate", "drop_connect_rate"}
+_APPLICATION_SELECTORS = ("alpha", "minimalistic")  # the variants the catalog lists features of
+
+
+@shape_rule("application")
+def _application(args, inputs, op):
+    from kspec.builder.applications import effective_arguments
+    from kspec.builder.keras_catalog import lookup_application
+
+    entry = lookup_application(args["name"])
+    shape = _one(inputs)
+    if len(shape) != 4:
+        raise Unchecked(f"`{entry['name']}` takes images (batch, height, width, channels)")
+    values = effective_arguments(entry, args)
+    if values.get("include_top"):
+        return (shape[0], values["classes"]), None  # the classifier's size depends on the top's layers
+    if values.get("pooling") not in ("avg", "max"):
+        raise Unchecked(f"the feature map size of `{entry['name']}` without `pooling` depends on its downsampling")
+    defaults = {key: spec.get("default") for key, spec in entry["arguments"].items()}
+    changed = [key for key in args if key not in _APPLICATION_NEUTRAL and args[key] != defaults.get(key)]
+    variant = ",".join(f"{key}={str(values[key]).lower()}" for key in _APPLICATION_SELECTORS if key in changed)
+    features = entry.get("features", {}).get(variant)
+    if features is None or any(key not in _APPLICATION_SELECTORS for key in changed):
+        raise Unchecked(f"the output of `{entry['name']}` is known for its default arguments"
+                        + (" and widths " + ", ".join(k for k in entry.get("features", {}) if k) if len(
+                            entry.get("features", {})) > 1 else ""))
+    channels, parameters = features
+    # Counted on 3-channel inputs: the first convolution (and an internal normalization) depend on the channels.
+    return (shape[0], channels), parameters if shape[-1] == 3 else None
+
+
 def _text(shape):
     if isinstance(shape, list):
         return "[" + ", ".join(_text(s) for s in shape) + "]"

@@ -15,29 +15,42 @@ def _count(weights):
     return int(sum(np.prod(w.shape) for w in weights))
 
 
-def format_summary(resolved, models):
-    """A text table per model: node, layer class, inputs, output shape, parameters; then totals."""
+def format_summary(resolved, models, verbose=False):
+    """A text table per model: node, layer class, inputs, output shape, parameters and how many of them train
+    (after `trainable:` and the first stage's `training.freeze`/`unfreeze`); then totals and what `init_from`
+    loaded. `verbose` adds each node's resolved arguments, marking those that came from `defaults:`."""
     blocks = []
     for name, model in models.items():
         graph = resolved.models[name]
         inputs_of = {node.name: ", ".join(node.inputs) for node in graph.nodes}
-        rows = [("node", "layer", "inputs", "output shape", "params")]
+        kinds = {node.name: f"{node.layer.args['name']}" for node in graph.nodes if node.layer.op == "application"}
+        rows = [("node", "layer", "inputs", "output shape", "params", "trainable")]
         for layer in model.layers:
             output = layer.output
             shape = [tuple(t.shape) for t in output] if isinstance(output, (list, tuple)) else tuple(output.shape)
-            kind = "Input" if type(layer).__name__ == "InputLayer" else type(layer).__name__
-            rows.append((layer.name, kind, inputs_of.get(layer.name, ""), _shape_text(shape), f"{layer.count_params():,}"))
-        widths = [max(len(row[i]) for row in rows) for i in range(5)]
+            kind = "Input" if type(layer).__name__ == "InputLayer" else kinds.get(layer.name, type(layer).__name__)
+            rows.append((layer.name, kind, inputs_of.get(layer.name, ""), _shape_text(shape), f"{layer.count_params():,}",
+                         f"{_count(layer.trainable_weights):,}"))
+        widths = [max(len(row[i]) for row in rows) for i in range(6)]
         lines = [f"Model `{name}` ({resolved.file})"]
         for index, row in enumerate(rows):
-            cells = [row[i].ljust(widths[i]) if i < 4 else row[i].rjust(widths[i]) for i in range(5)]
+            cells = [row[i].ljust(widths[i]) if i < 4 else row[i].rjust(widths[i]) for i in range(6)]
             lines.append("  " + "  ".join(cells).rstrip())
             if index == 0:
                 lines.append("  " + "  ".join("-" * w for w in widths))
         trainable, frozen = _count(model.trainable_weights), _count(model.non_trainable_weights)
         lines.append(f"  total params: {trainable + frozen:,} (trainable {trainable:,}, non-trainable {frozen:,})")
+        lines += ["  " + line for report in resolved.init_reports if report.model == name for line in report.lines()]
+        if verbose:
+            lines += ["  arguments:"] + [f"  {node.name}: " + _arguments(node.layer) for node in graph.nodes]
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
+
+
+def _arguments(call):
+    own = [f"{key}={value!r}" for key, value in call.args.items() if key not in call.defaulted]
+    inherited = [f"{key}={value!r} (defaults)" for key, value in call.args.items() if key in call.defaulted]
+    return ", ".join(own + inherited) or "(none)"
 
 
 def plot_models(models, path):

@@ -152,4 +152,21 @@ def _check_training_section(resolved, training):
                                      load_table()["metric_names"])
     for name, args in (training.get("callbacks") or {}).items():
         problems += check_named_call("callbacks", {name: args}, "training.callbacks", mark_of(training["callbacks"], name))
+    return problems + _check_stages(resolved, training, trainer)
+
+
+def _check_stages(resolved, training, trainer):
+    """`training.freeze`/`unfreeze`/`stages` are for `fit` (supervised) training; stages carry the epochs."""
+    problems = []
+    used = [key for key in ("freeze", "unfreeze", "stages") if key in training]
+    if used and trainer != SUPERVISED:
+        return [Problem(f"`{used[0]}` applies to supervised training; the `{trainer}` trainer trains its models "
+                        "whole (freeze nodes with `trainable: false` instead)", f"training.{used[0]}", mark_of(training, used[0]))]
+    if "stages" in training and "epochs" in training:
+        problems.append(Problem("with `stages`, each stage sets its `epochs` (the run trains their sum); remove "
+                                "`training.epochs`", "training.epochs", mark_of(training, "epochs")))
+    for index, stage in enumerate(training.get("stages") or []):
+        if "optimizer" in stage:
+            problems += check_named_call("optimizers", stage["optimizer"], f"training.stages[{index}].optimizer",
+                                         mark_at(resolved.document, ("training", "stages", index, "optimizer")))
     return problems

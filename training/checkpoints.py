@@ -188,17 +188,19 @@ def restore(model, run):
     return state
 
 
-def fit_from_state(model, data, config, state, **fit_arguments):
-    """`model.fit` from the epoch after `state` (None: from the start) on the data's training stream.
+def fit_from_state(model, data, config, state, epochs=None, **fit_arguments):
+    """`model.fit` from the epoch after `state` (None: from the start) up to `epochs` (default: the run's) on
+    the data's training stream.
 
     Every epoch has the same number of steps, and the stream starts at the first batch of the first epoch
     to train, so a resumed run sees the same batches as an uninterrupted one.
     """
     initial_epoch = state["epoch"] if state else 0
-    if initial_epoch >= config.epochs or (state or {}).get("stopped_early"):
+    epochs = epochs or config.epochs
+    if initial_epoch >= epochs or (state or {}).get("stopped_early"):
         return
     steps = config.steps_per_epoch or data.batches_per_epoch
-    model.fit(data.training_stream(start_batch=initial_epoch * steps), epochs=config.epochs,
+    model.fit(data.training_stream(start_batch=initial_epoch * steps), epochs=epochs,
               initial_epoch=initial_epoch, steps_per_epoch=steps, shuffle=False, **fit_arguments)
 
 

@@ -33,6 +33,9 @@ class TrainingConfig:
     checkpoint: dict = field(default_factory=dict)
     samples: dict = field(default_factory=dict)
     evaluation: dict | None = None
+    freeze: list = field(default_factory=list)
+    unfreeze: list = field(default_factory=list)
+    stages: list = field(default_factory=list)
 
     @classmethod
     def from_spec(cls, spec):
@@ -40,12 +43,35 @@ class TrainingConfig:
         section = dict(spec.training or {})
         trainer, options = split_call(section.pop("trainer", SUPERVISED))
         config = cls(trainer=trainer, trainer_options=options, **section)
+        if config.stages:  # the run's epochs are the stages' (training_checks refuses `epochs` beside them)
+            config.epochs = sum(stage["epochs"] for stage in config.stages)
         if config.trainer == SUPERVISED:
             config.model = config.model or next(iter(spec.models))
             if config.loss is None:
                 raise SpecError("supervised training needs `loss:`, e.g. `loss: sparse_categorical_crossentropy`",
                                 path="training.loss")
         return config
+
+
+def stage_bounds(config):
+    """`[(first epoch, end epoch)]` of each of `config.stages` (end exclusive), in order; one stage spanning all
+    epochs when there are none."""
+    bounds, start = [], 0
+    for stage in config.stages or [{"epochs": config.epochs}]:
+        bounds.append((start, start + stage["epochs"]))
+        start += stage["epochs"]
+    return bounds
+
+
+def stage_optimizer(config, index):
+    """The optimizer spec value of stage `index`: its own `optimizer` (else the run's), with its
+    `learning_rate` (which replaces a schedule) when given; and the schedule that applies."""
+    stage = config.stages[index] if config.stages else {}
+    optimizer = stage.get("optimizer", config.optimizer)
+    if "learning_rate" not in stage:
+        return optimizer, config.learning_rate_schedule
+    name, args = split_call(optimizer)
+    return {name: {**args, "learning_rate": stage["learning_rate"]}}, None
 
 
 def _construct(section, value, module):

@@ -5,13 +5,14 @@ import subprocess
 import sys
 
 import pytest
-from support import REPO, SPEC_FILES, SPECS_DIR, assert_model_roundtrip, run_cli
+from support import BUILD_OVERRIDES, REPO, SPEC_FILES, SPECS_DIR, assert_model_roundtrip, run_cli
 
 from kspec import builder
 
 
 # Random layers get a seed so that the original and the reloaded model draw the same noise.
 SEEDS = {name: ["models.encoder.layers[z].sampling.seed=7"] for name in ("vae.yaml", "vae_with_fid.yaml")}
+SEEDS.update(BUILD_OVERRIDES)
 # Specs that build a published architecture with these overrides (their defaults are smaller, to train on a CPU),
 # and its parameter counts: keras-io's CycleGAN and TensorFlow's pix2pix tutorial.
 PUBLISHED_SIZE = ["params.image_size=256", "params.channels=3"]
