@@ -90,6 +90,7 @@ stage_module() {  # stage_module MODULE DIRECTORY: the repository as STAGE/kspec
   fi
   mv "$stage/kspec/tests" "$stage/tests"
   ln -s kspec/specs "$stage/specs"  # tests find the shipped specs next to tests/
+  cp "$REPO/benchmarks/mutation_conftest.py" "$stage/conftest.py"  # Keras layers see mutated __init__s' signatures
   write_config "$module" "$stage"
 }
 
@@ -118,7 +119,7 @@ write_config() {  # write_config MODULE STAGE [FILE]: pytest's and mutmut's sett
     printf 'pytest_add_cli_args_test_selection = ['
     printf '"%s", ' $tests
     echo ']'
-    echo 'also_copy = ["specs"]'  # tests/support.py lists the shipped specs beside tests/ when it is imported
+    echo 'also_copy = ["specs", "conftest.py"]'  # tests/support.py lists the shipped specs beside tests/ on import
     echo 'max_children = 2'
     # Workers fork from a server that has only imported the tests, not from mutmut's main process: that one has
     # run TensorFlow ops, and a child forked from it hangs in TF's thread pools as soon as it runs new ones.
