@@ -74,6 +74,8 @@ def test_is_seeded():
         (np.zeros((5, 3)), np.zeros((5, 4)), r"same dimension. Received: 3 \(real\) and 4 \(generated\)"),
         (np.zeros((1, 3)), np.zeros((5, 3)), "at least 2 samples in each set. Received: 1 and 5"),
         (np.zeros(5), np.zeros((5, 3)), r"`real_features` must be a 2-D array"),
+        (np.zeros((5, 3)), np.zeros(5), r"^`generated_features` must be a 2-D array \(samples, dim\). Received: "
+                                        r"shape=\(5,\)$"),
     ],
 )
 def test_invalid_inputs_are_refused(real, fake, message):
@@ -109,3 +111,9 @@ def test_subsets_of_one_row_are_refused_whatever_the_set_sizes():
     with pytest.raises(SpecError) as caught:
         kernel_inception_distance(np.zeros((5, 3)), np.zeros((5, 3)), subset_size=1)
     assert str(caught.value) == "KID needs at least 2 samples in each set. Received: 5 and 5"
+
+
+def test_two_rows_per_set_are_enough():
+    # The unbiased estimator needs pairs i != j within each set: two rows are the fewest it can use.
+    x, y = np.array([[0.0, 1.0], [1.0, 0.0]]), np.array([[1.0, 1.0], [2.0, 0.0]])
+    assert kernel_inception_distance(x, y, subsets=1).value == pytest.approx(mmd2_unbiased(x, y), rel=1e-12)
