@@ -23,7 +23,7 @@ import json
 import os
 import sys
 
-from kspec.builder.keras_catalog import load_table
+from kspec.builder.keras_catalog import OBJECT_SECTIONS, load_table
 from kspec.builder.schema import load_schema
 
 EDITOR_SCHEMA_PATH = os.path.join(os.path.dirname(__file__), "kspec.editor.schema.json")
@@ -68,6 +68,8 @@ def _argument_types(activations):
         "activation": {"anyOf": [{"enum": activations}, {"type": ["object", "null"]}]},
         "any": {},
     }
+    # An initializer, regularizer or constraint: a catalog name, `{name: {arguments}}` or Keras' serialized form.
+    types.update({name: {"type": ["string", "object", "null"]} for name in OBJECT_SECTIONS})
     types.update({name: {"enum": values} for name, values in _ENUMS.items()})
     return {f"argument_{name}": _or_template(schema) for name, schema in types.items()}
 

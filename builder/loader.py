@@ -14,6 +14,7 @@ import stat
 import yaml
 
 from kspec.builder.document import MarkedDict, MarkedList, mark_of
+from kspec.builder.parameter_counts import forget_inherited_counts
 from kspec.errors import Mark, SpecError
 
 # Limits (documented in README "Security").
@@ -242,6 +243,7 @@ def _load_with_extends(abs_path, display, stack):
             raise SpecError(f"cannot find `{parent}` (looked in {os.path.dirname(abs_path)})", path="extends", mark=parent_mark)
         parent_display = os.path.relpath(parent_abs) if not os.path.isabs(display) else parent_abs
         merged = deep_merge(merged, _load_with_extends(parent_abs, parent_display, (*stack, abs_path)))
+    forget_inherited_counts(merged, document)
     return deep_merge(merged, document)
 
 
