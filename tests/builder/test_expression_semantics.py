@@ -25,6 +25,8 @@ from kspec.builder.expressions import ExpressionError, evaluate, interpolate, is
         ("true", {}, True),
         ("false", {}, False),
         ("null", {}, None),
+        ("None", {}, None),  # Python's spellings are constants the evaluator accepts too
+        ("True", {}, True),
         ("not false", {}, True),
         ("flag", {"flag": False}, False),
         ("'ab' + 'cd'", {}, "abcd"),
