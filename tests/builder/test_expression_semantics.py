@@ -149,3 +149,19 @@ def test_interpolation_refusals(value, message):
 @pytest.mark.parametrize("value, expected", [("${x}", True), ("a${", True), ("plain", False), (5, False), (None, False)])
 def test_is_expression_only_for_strings_with_a_dollar_brace(value, expected):
     assert is_expression(value) is expected
+
+
+def test_an_expression_that_parses_but_nests_past_the_stack_is_one_line():
+    # Python's parser does not count against the recursion limit; the evaluator's recursion does. With the limit
+    # just above the current depth, a 100-deep unary chain parses and then runs out of stack while evaluated.
+    import inspect
+    import sys
+
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(len(inspect.stack(0)) + 60)
+    try:
+        with pytest.raises(ExpressionError) as caught:
+            evaluate("-" * 100 + "1", {})
+    finally:
+        sys.setrecursionlimit(limit)
+    assert str(caught.value) == "expression nests too deeply"
