@@ -151,17 +151,19 @@ def test_is_expression_only_for_strings_with_a_dollar_brace(value, expected):
     assert is_expression(value) is expected
 
 
-def test_an_expression_that_parses_but_nests_past_the_stack_is_one_line():
-    # Python's parser does not count against the recursion limit; the evaluator's recursion does. With the limit
-    # just above the current depth, a 100-deep unary chain parses and then runs out of stack while evaluated.
+@pytest.mark.parametrize("depth, headroom", [(400, 20), (100, 60)], ids=["while-parsing", "while-evaluating"])
+def test_nesting_past_the_stack_is_one_line(depth, headroom):
+    # With the recursion limit just above the current depth, a deep unary chain runs out of stack while Python
+    # builds its syntax tree (which counts against the limit, 3 levels per frame) or, shallower, while the
+    # evaluator walks it.
     import inspect
     import sys
 
     limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(len(inspect.stack(0)) + 60)
+    sys.setrecursionlimit(len(inspect.stack(0)) + headroom)
     try:
         with pytest.raises(ExpressionError) as caught:
-            evaluate("-" * 100 + "1", {})
+            evaluate("-" * depth + "1", {})
     finally:
         sys.setrecursionlimit(limit)
     assert str(caught.value) == "expression nests too deeply"
