@@ -92,3 +92,12 @@ def test_label_smoothing_is_refused_where_there_is_no_real_target():
 def test_label_smoothing_outside_unit_interval_is_refused(smoothing):
     with pytest.raises(ValueError, match="expected a number in \\[0, 1\\)"):
         gan_losses.NonSaturatingLoss(label_smoothing=smoothing)
+
+
+def test_r1_penalty_averages_each_images_squared_gradient_norm_over_the_batch():
+    # Mescheder et al. (2018), eq. 9: E[||grad D(x)||^2] over real images; here 3 images of 2x2x1 whose
+    # gradients have squared norms 4, 0 and 16 (the batch differs from every other axis).
+    gradients = np.zeros((3, 2, 2, 1), "float32")
+    gradients[0] = 1.0
+    gradients[2, 0, 0, 0] = 4.0
+    np.testing.assert_allclose(float(gan_losses.r1_penalty(gradients)), (4 + 0 + 16) / 3, rtol=1e-6)
