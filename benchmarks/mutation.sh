@@ -60,8 +60,8 @@ tests_for() {
 
 if [ "${1:-}" = "--list" ]; then
   for module in builder/expressions.py builder/resolver.py builder/save.py atomic.py training/checkpoints.py \
-                training/run_directory.py export/keras_model.py export/run.py trainers/gan_losses.py trainers/vae_losses.py trainers/gradients.py \
-                trainers/priors.py trainers/gan.py trainers/vae.py trainers/aae.py layers/sampling.py \
+                training/run_directory.py export/keras_model.py export/run.py trainers/gan_losses.py \
+                trainers/vae_losses.py trainers/gradients.py trainers/priors.py trainers/gan.py trainers/vae.py trainers/aae.py layers/sampling.py \
                 layers/register.py metrics/frechet.py metrics/kid.py metrics/inception_score.py \
                 metrics/statistics.py metrics/evaluation.py metrics/extractors.py metrics/callbacks.py metrics/score.py; do
     echo "$module: $(tests_for "$module")"
@@ -90,7 +90,7 @@ stage_module() {  # stage_module MODULE DIRECTORY: the repository as STAGE/kspec
   fi
   mv "$stage/kspec/tests" "$stage/tests"
   ln -s kspec/specs "$stage/specs"  # tests find the shipped specs next to tests/
-  cp "$REPO/benchmarks/mutation_conftest.py" "$stage/conftest.py"  # Keras layers see mutated __init__s' signatures
+  cp "$REPO/benchmarks/mutation_conftest.py" "$stage/conftest.py"  # two corrections to mutmut, see that file
   write_config "$module" "$stage"
 }
 
@@ -154,6 +154,7 @@ for module in "$@"; do
     fi
     rm -rf "$stage/tests" "$stage/mutants/tests" "$stage/mutants/mutmut-stats.json"  # stats map tests to functions
     (cd "$REPO" && git ls-files -z --cached --others --exclude-standard tests | tar --null -T - -cf -) | tar -x -C "$stage"
+    cp "$REPO/benchmarks/mutation_conftest.py" "$stage/conftest.py"
     read -r -a mutants <<< "$(awk '{printf "%s ", $2}' <(tail -n +2 "$stage/report.txt"))"
     [ "${#mutants[@]}" -gt 0 ] || { echo "$module: nothing left to kill"; continue; }
     write_config "$module" "$stage" "$stage/pyproject.new"
