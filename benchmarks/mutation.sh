@@ -30,12 +30,14 @@ tests_for() {
                                  tests/builder/test_expression_semantics.py "$doctest" ;;
     builder/resolver.py) echo tests/builder/test_broken_specs.py tests/builder/test_limits.py \
                               tests/builder/test_specs.py tests/builder/test_loader.py "$doctest" ;;
-    builder/save.py | atomic.py) echo tests/test_atomic.py tests/training/test_checkpoints.py "$doctest" ;;
+    builder/save.py) echo tests/builder/test_save.py tests/test_atomic.py "$doctest" ;;
+    atomic.py) echo tests/test_atomic.py tests/training/test_checkpoints.py "$doctest" ;;
     training/checkpoints.py) echo tests/training/test_checkpoints.py tests/training/test_best_checkpoint.py \
                                   tests/training/test_metrics_trimming.py "$doctest" ;;
     training/run_directory.py) echo tests/test_atomic.py tests/training/test_checkpoints.py \
                                     tests/training/test_train.py "$doctest" ;;
-    export.py) echo tests/test_export.py "$doctest" ;;
+    export/keras_model.py) echo tests/export/test_keras_model.py "$doctest" ;;
+    export/run.py) echo tests/export/test_run.py "$doctest" ;;
     trainers/gan_losses.py) echo tests/trainers/test_gan_losses.py tests/trainers/test_gan_loss_selection.py \
                                  tests/trainers/test_gan_gradient_penalty.py "$doctest" ;;
     trainers/vae_losses.py) echo tests/trainers/test_vae_losses.py "$doctest" ;;
@@ -45,6 +47,7 @@ tests_for() {
     trainers/gan.py) echo tests/trainers/test_gan.py tests/trainers/test_gan_gradient_penalty.py "$doctest" ;;
     trainers/vae.py) echo tests/trainers/test_vae.py "$doctest" ;;
     trainers/aae.py) echo tests/trainers/test_aae.py "$doctest" ;;
+    layers/sampling.py) echo tests/layers/test_sampling.py tests/trainers/test_vae.py "$doctest" ;;
     layers/*) echo tests/layers/ tests/trainers/test_vae.py tests/builder/test_specs.py "$doctest" ;;
     metrics/frechet.py) echo tests/metrics/test_frechet.py "$doctest" ;;
     metrics/kid.py) echo tests/metrics/test_kid.py "$doctest" ;;
@@ -57,8 +60,8 @@ tests_for() {
 
 if [ "${1:-}" = "--list" ]; then
   for module in builder/expressions.py builder/resolver.py builder/save.py atomic.py training/checkpoints.py \
-                training/run_directory.py export.py trainers/gan_losses.py trainers/vae_losses.py trainers/gradients.py \
-                trainers/priors.py trainers/gan.py trainers/vae.py trainers/aae.py layers/sampling.py \
+                training/run_directory.py export/keras_model.py export/run.py trainers/gan_losses.py \
+                trainers/vae_losses.py trainers/gradients.py trainers/priors.py trainers/gan.py trainers/vae.py trainers/aae.py layers/sampling.py \
                 layers/register.py metrics/frechet.py metrics/kid.py metrics/inception_score.py \
                 metrics/statistics.py metrics/evaluation.py metrics/extractors.py metrics/callbacks.py metrics/score.py; do
     echo "$module: $(tests_for "$module")"
@@ -87,6 +90,7 @@ stage_module() {  # stage_module MODULE DIRECTORY: the repository as STAGE/kspec
   fi
   mv "$stage/kspec/tests" "$stage/tests"
   ln -s kspec/specs "$stage/specs"  # tests find the shipped specs next to tests/
+  cp "$REPO/benchmarks/mutation_conftest.py" "$stage/conftest.py"  # two corrections to mutmut, see that file
   write_config "$module" "$stage"
 }
 
@@ -115,6 +119,7 @@ write_config() {  # write_config MODULE STAGE [FILE]: pytest's and mutmut's sett
     printf 'pytest_add_cli_args_test_selection = ['
     printf '"%s", ' $tests
     echo ']'
+    echo 'also_copy = ["specs", "conftest.py"]'  # tests/support.py lists the shipped specs beside tests/ on import
     echo 'max_children = 2'
     # Workers fork from a server that has only imported the tests, not from mutmut's main process: that one has
     # run TensorFlow ops, and a child forked from it hangs in TF's thread pools as soon as it runs new ones.
@@ -149,6 +154,7 @@ for module in "$@"; do
     fi
     rm -rf "$stage/tests" "$stage/mutants/tests" "$stage/mutants/mutmut-stats.json"  # stats map tests to functions
     (cd "$REPO" && git ls-files -z --cached --others --exclude-standard tests | tar --null -T - -cf -) | tar -x -C "$stage"
+    cp "$REPO/benchmarks/mutation_conftest.py" "$stage/conftest.py"
     read -r -a mutants <<< "$(awk '{printf "%s ", $2}' <(tail -n +2 "$stage/report.txt"))"
     [ "${#mutants[@]}" -gt 0 ] || { echo "$module: nothing left to kill"; continue; }
     write_config "$module" "$stage" "$stage/pyproject.new"

@@ -25,6 +25,8 @@ from kspec.builder.expressions import ExpressionError, evaluate, interpolate, is
         ("true", {}, True),
         ("false", {}, False),
         ("null", {}, None),
+        ("None", {}, None),  # Python's spellings are constants the evaluator accepts too
+        ("True", {}, True),
         ("not false", {}, True),
         ("flag", {"flag": False}, False),
         ("'ab' + 'cd'", {}, "abcd"),
@@ -147,3 +149,21 @@ def test_interpolation_refusals(value, message):
 @pytest.mark.parametrize("value, expected", [("${x}", True), ("a${", True), ("plain", False), (5, False), (None, False)])
 def test_is_expression_only_for_strings_with_a_dollar_brace(value, expected):
     assert is_expression(value) is expected
+
+
+@pytest.mark.parametrize("depth, headroom", [(400, 20), (100, 60)], ids=["while-parsing", "while-evaluating"])
+def test_nesting_past_the_stack_is_one_line(depth, headroom):
+    # With the recursion limit just above the current depth, a deep unary chain runs out of stack while Python
+    # builds its syntax tree (which counts against the limit, 3 levels per frame) or, shallower, while the
+    # evaluator walks it.
+    import inspect
+    import sys
+
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(len(inspect.stack(0)) + headroom)
+    try:
+        with pytest.raises(ExpressionError) as caught:
+            evaluate("-" * depth + "1", {})
+    finally:
+        sys.setrecursionlimit(limit)
+    assert str(caught.value) == "expression nests too deeply"

@@ -59,3 +59,12 @@ def test_a_seed_that_is_not_an_integer_is_refused(seed):
     with pytest.raises(ValueError) as caught:
         Sampling(seed=seed)
     assert str(caught.value) == f"Invalid value for argument `seed`: expected an integer or None. Received: seed={seed!r}"
+
+
+@pytest.mark.parametrize("policy", ["bfloat16", "mixed_bfloat16", "float64"])
+def test_z_has_the_layers_compute_dtype(policy):
+    # The noise is drawn in the compute dtype: float32 noise would promote a bfloat16 z to float32 under mixed
+    # precision, and the decoder after it would run in float32.
+    layer = Sampling(seed=1, dtype=policy)
+    z = layer([np.zeros((2, 3), "float32"), np.zeros((2, 3), "float32")])
+    assert keras.backend.standardize_dtype(z.dtype) == layer.compute_dtype

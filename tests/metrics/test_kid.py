@@ -74,8 +74,46 @@ def test_is_seeded():
         (np.zeros((5, 3)), np.zeros((5, 4)), r"same dimension. Received: 3 \(real\) and 4 \(generated\)"),
         (np.zeros((1, 3)), np.zeros((5, 3)), "at least 2 samples in each set. Received: 1 and 5"),
         (np.zeros(5), np.zeros((5, 3)), r"`real_features` must be a 2-D array"),
+        (np.zeros((5, 3)), np.zeros(5), r"^`generated_features` must be a 2-D array \(samples, dim\). Received: "
+                                        r"shape=\(5,\)$"),
     ],
 )
 def test_invalid_inputs_are_refused(real, fake, message):
     with pytest.raises(SpecError, match=message):
         kernel_inception_distance(real, fake)
+
+
+def test_defaults_are_the_papers_100_subsets_seeded_with_0():
+    # Bińkowski et al. (2018): 100 rounds. Subsets of 10 rows of 40, so that each round differs.
+    rng = np.random.default_rng(5)
+    real, fake = rng.normal(size=(40, 2)), rng.normal(size=(40, 2)) + 0.1
+    default = kernel_inception_distance(real, fake, subset_size=10)
+    assert default == kernel_inception_distance(real, fake, subsets=100, subset_size=10, seed=0, name="kid")
+
+
+def test_default_subset_size_is_the_papers_1000_rows():
+    rng = np.random.default_rng(6)
+    real, fake = rng.normal(size=(1001, 2)), rng.normal(size=(1001, 2)) + 0.1
+    default = kernel_inception_distance(real, fake, subsets=1)
+    assert default == kernel_inception_distance(real, fake, subsets=1, subset_size=1000)
+    assert default != kernel_inception_distance(real, fake, subsets=1, subset_size=1001)  # both whole sets
+
+
+@pytest.mark.parametrize("argument", ["subsets", "subset_size"])
+@pytest.mark.parametrize("value", [0, 2.0, "10"])
+def test_subset_counts_must_be_positive_integers(argument, value):
+    with pytest.raises(SpecError) as caught:
+        kernel_inception_distance(np.zeros((5, 3)), np.zeros((5, 3)), **{argument: value})
+    assert str(caught.value) == f"`{argument}` must be a positive integer. Received: {argument}={value!r}"
+
+
+def test_subsets_of_one_row_are_refused_whatever_the_set_sizes():
+    with pytest.raises(SpecError) as caught:
+        kernel_inception_distance(np.zeros((5, 3)), np.zeros((5, 3)), subset_size=1)
+    assert str(caught.value) == "KID needs at least 2 samples in each set. Received: 5 and 5"
+
+
+def test_two_rows_per_set_are_enough():
+    # The unbiased estimator needs pairs i != j within each set: two rows are the fewest it can use.
+    x, y = np.array([[0.0, 1.0], [1.0, 0.0]]), np.array([[1.0, 1.0], [2.0, 0.0]])
+    assert kernel_inception_distance(x, y, subsets=1).value == pytest.approx(mmd2_unbiased(x, y), rel=1e-12)

@@ -37,6 +37,14 @@ def test_adversarial_loss_matches_closed_form(name, smoothing, d_expected, g_exp
     np.testing.assert_allclose(float(loss.generator_loss(FAKE)), g_expected, rtol=1e-5)
 
 
+def test_hinge_discriminator_loss_is_zero_past_the_margin_and_linear_inside_it():
+    # Lim & Ye (2017): E[max(0, 1 - D(x))] + E[max(0, 1 + D(G(z)))]. REAL above has relu(1 - r) and relu(1 + r)
+    # of equal means, so a sign error on the real term needs these logits to show.
+    real, fake = np.array([[2.0], [0.25]], "float32"), np.array([[-3.0], [0.5]], "float32")
+    loss = gan_losses.HingeLoss()
+    np.testing.assert_allclose(float(loss.discriminator_loss(real, fake)), (0 + 0.75) / 2 + (0 + 1.5) / 2, rtol=1e-6)
+
+
 def test_binary_losses_are_stable_for_large_logits():
     loss = gan_losses.NonSaturatingLoss()
     value = float(loss.discriminator_loss(np.array([[-200.0]], "float32"), np.array([[200.0]], "float32")))
@@ -84,3 +92,12 @@ def test_label_smoothing_is_refused_where_there_is_no_real_target():
 def test_label_smoothing_outside_unit_interval_is_refused(smoothing):
     with pytest.raises(ValueError, match="expected a number in \\[0, 1\\)"):
         gan_losses.NonSaturatingLoss(label_smoothing=smoothing)
+
+
+def test_r1_penalty_averages_each_images_squared_gradient_norm_over_the_batch():
+    # Mescheder et al. (2018), eq. 9: E[||grad D(x)||^2] over real images; here 3 images of 2x2x1 whose
+    # gradients have squared norms 4, 0 and 16 (the batch differs from every other axis).
+    gradients = np.zeros((3, 2, 2, 1), "float32")
+    gradients[0] = 1.0
+    gradients[2, 0, 0, 0] = 4.0
+    np.testing.assert_allclose(float(gan_losses.r1_penalty(gradients)), (4 + 0 + 16) / 3, rtol=1e-6)
