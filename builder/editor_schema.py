@@ -29,6 +29,7 @@ from kspec.builder.schema import load_schema
 EDITOR_SCHEMA_PATH = os.path.join(os.path.dirname(__file__), "kspec.editor.schema.json")
 
 _TEMPLATE = {"$ref": "#/$defs/template"}
+_OR_NULL = "_or_null"  # as in checks.check_argument: `<type>_or_null` is `<type>` or null
 _NODE_KEYS = ("name", "from", "repeat", "as", "layers", "model")
 # The enumerated argument types of `checks.py`, as JSON values (null included where Keras takes None).
 _ENUMS = {
@@ -60,7 +61,9 @@ def _argument_types(activations):
         "ints": {**_list_of(integer), "minItems": 1},
         "shape": _list_of({"anyOf": [positive, {"const": -1}]}),
         "number": {"type": "number"},
+        "numbers": {"anyOf": [{"type": "number"}, {**_list_of({"type": "number"}), "minItems": 1}]},
         "fraction": {"type": "number", "minimum": 0, "exclusiveMaximum": 1},
+        "probability": {"type": "number", "minimum": 0, "maximum": 1},
         "bool": {"type": "boolean"},
         "str": {"type": ["string", "object"]},  # a name, or a Keras config mapping (initializers)
         "str_or_null": {"type": ["string", "null"]},
@@ -72,10 +75,16 @@ def _argument_types(activations):
     return {f"argument_{name}": _or_template(schema) for name, schema in types.items()}
 
 
-def _layer_schema(entry):
+def _layer_schema(entry, known):
+    """The schema of one layer's arguments; `known` holds the `argument_<type>` definitions."""
     properties, required = {}, []
     for name, argument in entry["arguments"].items():
-        schema = {"$ref": f"#/$defs/argument_{argument['type']}"}
+        arg_type = argument["type"]
+        if arg_type.endswith(_OR_NULL) and f"argument_{arg_type}" not in known:
+            # `positive_ints_or_null`: the base type or null (checks.check_argument reads it the same way).
+            schema = {"anyOf": [{"$ref": f"#/$defs/argument_{arg_type[:-len(_OR_NULL)]}"}, {"type": "null"}]}
+        else:
+            schema = {"$ref": f"#/$defs/argument_{arg_type}"}
         if "default" in argument:
             schema["default"] = argument["default"]
         if argument.get("required"):
@@ -135,7 +144,7 @@ def generate_editor_schema(structure=None, table=None):
     }
     definitions.update(_argument_types(table["activations"]))
     node = definitions["node"]
-    layers = {entry["name"]: _layer_schema(entry) for entry in table["layers"].values()}
+    layers = {entry["name"]: _layer_schema(entry, definitions) for entry in table["layers"].values()}
     clashes = sorted(set(layers) & set(node["properties"]))
     if clashes:
         raise RuntimeError(f"layer names clash with node keys: {clashes}")

@@ -471,7 +471,7 @@ class _ModelResolver:
         args = {}
         for arg_name, raw in (raw_args or {}).items():
             spec = entry["arguments"].get(arg_name, {})
-            if spec.get("type") == "layer" and isinstance(raw, dict):
+            if spec.get("type") in ("layer", "layer_or_null") and isinstance(raw, dict):
                 nested = [k for k in raw]
                 if len(nested) != 1:
                     self.fail(f"expected one layer such as `{{lstm: {{units: 32}}}}`. Received: {arg_name}={raw!r}",

@@ -192,7 +192,7 @@ BROKEN_SPECS = [
     (
         'dropout_rate_too_big',
         BASE.replace("{units: 2}", "{units: 2}}\n      - {dropout: {rate: 1.5}").replace("{name: out, ", "{name: out, "),
-        'spec.yaml:10:26: models.net.layers[2].dropout.rate: expected a number in [0, 1). Received: rate=1.5',
+        'spec.yaml:10:26: models.net.layers[2].dropout.rate: expected a number in [0, 1]. Received: rate=1.5',
     ),
 ]
 
