@@ -30,7 +30,7 @@ EDITOR_SCHEMA_PATH = os.path.join(os.path.dirname(__file__), "kspec.editor.schem
 
 _TEMPLATE = {"$ref": "#/$defs/template"}
 _OR_NULL = "_or_null"  # as in checks.check_argument: `<type>_or_null` is `<type>` or null
-_NODE_KEYS = ("name", "from", "repeat", "as", "layers", "model")
+_NODE_KEYS = ("name", "from", "repeat", "for", "if", "as", "layers", "model")
 # The enumerated argument types of `checks.py`, as JSON values (null included where Keras takes None).
 _ENUMS = {
     "padding": ["valid", "same"],

@@ -92,7 +92,7 @@ BROKEN_SPECS = [
     (
         'code_in_expression',
         BASE.replace("${units}", "${__import__('os').system('true')}"),
-        'spec.yaml:8:24: models.net.layers[0].dense.units: only these functions may be called: abs, ceil, float, floor, int, len, log2, max, min, round, sqrt',
+        'spec.yaml:8:24: models.net.layers[0].dense.units: only these functions may be called: abs, ceil, channels, float, floor, int, len, log2, max, min, round, shape, sqrt',
     ),
     (
         'division_by_zero',

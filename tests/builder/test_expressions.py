@@ -32,7 +32,7 @@ def test_evaluates(text, names, value):
         ("10 ** 20", "integer 100000000000000000000 is too large (limit 1e+15)"),
         ("'a' * 3", "arithmetic needs numbers. Received: 'a'"),
         ("x.__class__", "`Attribute` is not allowed in expressions"),
-        ("open('/etc/passwd')", "only these functions may be called: abs, ceil, float, floor, int, len, log2, max, min, round, sqrt"),
+        ("open('/etc/passwd')", "only these functions may be called: abs, ceil, channels, float, floor, int, len, log2, max, min, round, shape, sqrt"),
         ("[i for i in x]", "`ListComp` is not allowed in expressions"),
         ("lambda: 1", "`Lambda` is not allowed in expressions"),
         ("1 / 0", "division by zero"),
