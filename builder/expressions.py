@@ -298,8 +298,6 @@ class _Evaluator(ast.NodeVisitor):
         try:
             return inner.visit(function.tree.body)
         except ExpressionError as error:
-            if str(error).startswith("in function `"):
-                raise
             raise ExpressionError(f"in function `{function.name}`: {error}") from None
 
     def shape_call(self, name, args):
