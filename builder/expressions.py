@@ -69,6 +69,10 @@ _COMPARE = {
 _INTERPOLATION = re.compile(r"\$\{([^{}]*)\}")
 
 
+class _CallLimit(ExpressionError):
+    """An expression made more than MAX_CALLS function calls."""
+
+
 def is_expression(value):
     return isinstance(value, str) and "${" in value
 
@@ -292,11 +296,13 @@ class _Evaluator(ast.NodeVisitor):
                                   f"({', '.join(function.parameters)}). Received: {len(args)}")
         self.calls[0] += 1
         if self.calls[0] > MAX_CALLS:
-            raise ExpressionError(f"expression calls functions more than {MAX_CALLS} times")
+            raise _CallLimit(f"expression calls functions more than {MAX_CALLS} times")
         functions = {key: value for key, value in self.names.items() if isinstance(value, Function)}
         inner = _Evaluator({**functions, **dict(zip(function.parameters, args))}, self.calls)
         try:
             return inner.visit(function.tree.body)
+        except _CallLimit:
+            raise  # the whole expression's budget: no single function is to blame
         except ExpressionError as error:
             raise ExpressionError(f"in function `{function.name}`: {error}") from None
 
@@ -348,6 +354,7 @@ def _unknown_name(name, names):
     import difflib
 
     message = f"unknown name `{name}` in expression"
+    names = [key for key, value in names.items() if key != SHAPES and not isinstance(value, Function)]
     close = difflib.get_close_matches(name, list(names), n=1)
     if close:
         message += f" (did you mean `{close[0]}`?)"
