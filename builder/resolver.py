@@ -2,7 +2,8 @@
 
 - `params` are evaluated in order (spec level, then model level), so later ones may use earlier ones.
 - A block call `{double_conv: {filters: 64}, name: down1}` expands the block's layers with its arguments in
-  scope; inner nodes are named `down1.<inner name>`, and `down1` itself refers to the block's output.
+  scope; inner nodes are named `down1.<inner name>` (`down1_<inner name>` with `name_separator: _`), and
+  `down1` itself refers to the block's output.
 - Groups `{repeat: N, as: i, layers: [...]}`, `{for: {f: [16, 32], s: [1, 2]}, as: i, layers: [...]}` (zipped
   lists, `i` the index) and `{if: "${cond}", layers: [...]}` expand their layers once per iteration; a group
   has no name of its own, and one that expands to nothing passes its input through.
@@ -205,6 +206,7 @@ class _ModelResolver:
         self.iterations = 0
         self.table = load_table()
         self.blocks = document.get("blocks", {}) or {}
+        self.separator = document.get("name_separator", ".")  # between a block call's name and its nodes'
         self.scope = _evaluate_params(document, (*self.base, "params"), spec_params, problems)
 
     # -- helpers -------------------------------------------------------------------------------------
@@ -454,7 +456,7 @@ class _ModelResolver:
         qualified = prefix + (name or self.auto_block_name(prefix, block_name))
         inner_context = f"in block `{block_name}` called as `{qualified}` at {format_path(self.document, path)}"
         self.block_stack.append(block_name)
-        last = self.expand(block["layers"], (*block_path, "layers"), {**scope, **args}, qualified + ".",
+        last = self.expand(block["layers"], (*block_path, "layers"), {**scope, **args}, qualified + self.separator,
                            dict(zip(input_names, refs)), refs[0], inner_context)
         self.block_stack.pop()
         if "output" in block:
@@ -462,7 +464,7 @@ class _ModelResolver:
                                 schema="#/$defs/block/properties/output")
             if output is None:
                 return None
-            last = _Ref(qualified + "." + str(output), str(output), qualified + ".",
+            last = _Ref(qualified + self.separator + str(output), str(output), qualified + self.separator,
                         mark_at(self.document, (*block_path, "output")), (*block_path, "output"))
         if qualified in self.aliases or qualified in self.explicit:
             self.fail(f"duplicate name `{qualified}`", path, context)
