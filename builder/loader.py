@@ -265,11 +265,12 @@ def rename_models(document, renames, mark=None):
                         path="rename", mark=mark)
     models = models if isinstance(models, dict) else {}
     for old, new in renames.items():
+        where = {"path": f"rename.{old}", "mark": mark_of(renames, old, of_key=True) or mark}
         if old not in models:
-            raise SpecError(f"`rename`: the extended spec has no model `{old}` (models: {', '.join(models) or 'none'})",
-                            path=f"rename.{old}", mark=mark)
+            raise SpecError(f"the extended spec has no model `{old}` (models: {', '.join(models) or 'none'})", **where)
         if new in models and new not in renames:
-            raise SpecError(f"`rename`: a model `{new}` exists already", path=f"rename.{old}", mark=mark)
+            raise SpecError(f"cannot rename `{old}` to `{new}`: the extended spec has a model `{new}` already",
+                            **where)
     renamed = MarkedDict(mark=getattr(models, "mark", None))
     for name, model in models.items():
         new = renames.get(name, name)

@@ -223,3 +223,24 @@ def test_shape_outside_a_model_is_an_error(write_spec):
     text = SHAPES.replace("kspec: 1\n", "kspec: 1\nparams: {n: \"${channels(x)}\"}\n")
     assert _error(write_spec, text) == (
         "spec.yaml:2:13: params.n: `channels()` works in a model's layers only, where earlier nodes have shapes")
+
+
+def test_name_separator_joins_block_and_inner_names_like_keras(write_spec):
+    text = """kspec: 1
+name_separator: "_"
+blocks:
+  unit:
+    layers:
+      - {name: 1_conv, dense: {units: 2}}
+      - {name: 2_conv, dense: {units: 2}}
+models:
+  net:
+    inputs: {x: [3]}
+    layers:
+      - {name: conv2_block1, unit: {}}
+      - {name: out, dense: {units: 1}, from: conv2_block1_1_conv}
+"""
+    nodes, _ = _graph(write_spec, text.replace("from: conv2_block1_1_conv", "from: [conv2_block1_2_conv]"))
+    assert [name for name, _, _ in nodes] == ["conv2_block1_1_conv", "conv2_block1_2_conv", "out"]
+    assert _error(write_spec, text.replace('"_"', '"/"')) == (
+        "spec.yaml:2:17: name_separator: expected one of `.`, `_`, `-`. Received: name_separator='/'")
