@@ -1,6 +1,7 @@
 """The `kspec` command line: parse, call the Python API, print. Spec problems exit 1 with one line each."""
 
 import functools
+import os
 import sys
 
 import click
@@ -246,6 +247,24 @@ def interpolate(run_dir, steps, output, seed, from_data, checkpoint):
 
 @main.command()
 @click.argument("run_dir", type=click.Path(file_okay=False, exists=True))
+@click.option("--input", "input_path", required=True, type=click.Path(exists=True),
+              help="A directory of image files, or an .npz whose array `inputs` (or only array) holds images.")
+@click.option("-o", "--output", required=True, type=click.Path(),
+              help="A directory for one PNG per image, or a file ending in .npz (array `outputs`).")
+@click.option("--direction", type=click.Choice(["ab", "ba"]), default="ab", show_default=True,
+              help="ab: A -> B (generator_ab, or pix2pix's generator); ba: B -> A (CycleGAN's generator_ba).")
+@click.option("--checkpoint", type=click.Choice(["best", "last"]), default="last", show_default=True)
+@_reports_spec_errors
+def translate(run_dir, input_path, output, direction, checkpoint):
+    """Translate images with a trained CycleGAN or pix2pix run (same input, same output)."""
+    from kspec.training.translate import translate_run
+
+    count = translate_run(run_dir, input_path, output, direction=direction, checkpoint=checkpoint)
+    click.echo(f"translated {count} image{'s' if count != 1 else ''} ({direction}) to {output}")
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(file_okay=False, exists=True))
 @click.option("--from-label", "from_label", required=True, help="Class A (name or index) whose images are moved.")
 @click.option("--to-label", "to_label", required=True, help="Class B they are moved towards.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="PNG file to write.")
@@ -296,7 +315,8 @@ def _extractor_options(extractor_run, layer, name, inception_weights):
     return None
 
 
-_METRIC_NAMES = {"fid": "fid", "is": "inception_score", "inception_score": "inception_score", "kid": "kid"}
+_METRIC_NAMES = {"fid": "fid", "is": "inception_score", "inception_score": "inception_score", "kid": "kid",
+                 "precision": "precision", "recall": "recall", "density": "density", "coverage": "coverage"}
 
 
 def _extractor_flags(command):
@@ -311,23 +331,41 @@ def _extractor_flags(command):
 
 
 @main.command()
-@click.argument("run_dir", type=click.Path(file_okay=False, exists=True))
-@click.option("--metrics", default="fid", show_default=True, help="Comma-separated: fid, is, kid.")
+@click.argument("run_dir", required=False, type=click.Path(file_okay=False, exists=True))
+@click.option("--metrics", default="fid", show_default=True,
+              help="Comma-separated: fid, is, kid, precision, recall, density, coverage.")
 @click.option("--samples", type=click.IntRange(min=2), default=1000, show_default=True, help="Generated images scored.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--checkpoint", type=click.Choice(["best", "last"]), default="last", show_default=True)
+@click.option("--reference", type=click.Choice(["train", "validation"]), default="train", show_default=True,
+              help="Score against the training images or the held-out validation split.")
+@click.option("--k", "k", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Neighbourhood size of precision, recall, density and coverage.")
+@click.option("-o", "--output", type=click.Path(),
+              help="Also write the scores and their protocols to this JSON file (with --calibration: a directory).")
+@click.option("--compare", nargs=2, type=click.Path(exists=True), metavar="A B",
+              help="Compare two score files (or runs' scores.json) instead; refused where protocols differ.")
 @_extractor_flags
 @click.option("--calibration", is_flag=True, help="Instead: calibration of a supervised classifier run (reliability "
               "diagram, ECE with and without MC dropout) written to -o DIR.")
-@click.option("-o", "--output", type=click.Path(file_okay=False), help="Directory for --calibration's files.")
 @click.option("--mc-samples", type=click.IntRange(min=1), default=30, show_default=True, help="With --calibration.")
 @click.option("--ood", default="", help="With --calibration: comma-separated out-of-distribution inputs to score "
               "the uncertainty on (noise, shapes).")
 @_reports_spec_errors
-def evaluate(run_dir, metrics, samples, seed, checkpoint, extractor_run, layer, name, inception_weights, calibration,
-             output, mc_samples, ood):
-    """Score a generative run's samples against its training data (FID, Inception Score, KID), or with
-    --calibration a classifier's calibration and uncertainty."""
+def evaluate(run_dir, metrics, samples, seed, checkpoint, reference, k, output, compare, extractor_run, layer, name,
+             inception_weights, calibration, mc_samples, ood):
+    """Score a generative run's samples against its data (FID, IS, KID, precision, recall, density, coverage), or
+    with --calibration a classifier's calibration and uncertainty.
+
+    Each score is printed with its protocol (extractor and weights hash, resize, counts, reference and spec hashes).
+    """
+    if compare:
+        if run_dir:
+            raise SpecError("give RUN_DIR to score a run, or --compare A B to compare scores; not both", path="--compare")
+        _print_comparison(*compare)
+        return
+    if not run_dir:
+        raise SpecError("give RUN_DIR to score, or --compare A B", path="RUN_DIR")
     if calibration:
         from kspec.inspection.calibration import calibration_command
 
@@ -335,17 +373,38 @@ def evaluate(run_dir, metrics, samples, seed, checkpoint, extractor_run, layer, 
         for line in lines:
             click.echo(line)
         return
-    from kspec.training.evaluation import evaluate_run
+    from kspec.training.evaluation import evaluate_run, write_scores
 
     names = []
     for metric in filter(None, (m.strip() for m in metrics.split(","))):
         if metric not in _METRIC_NAMES:
-            raise SpecError(f"expected any of fid, is, kid. Received: {metric!r}", path="--metrics")
+            raise SpecError(f"expected any of fid, is, kid, precision, recall, density, coverage. Received: {metric!r}",
+                            path="--metrics")
         names.append(_METRIC_NAMES[metric])
     scores = evaluate_run(run_dir, names, samples, _extractor_options(extractor_run, layer, name, inception_weights),
-                          seed=seed, checkpoint=checkpoint)
+                          seed=seed, checkpoint=checkpoint, reference=reference, k=k)
     for score in scores.values():
-        click.echo(str(score))
+        options = ", ".join(f"{key} {value}" for key, value in score.protocol.options)
+        click.echo(f"{score}{f' [{options}]' if options else ''}")
+    groups = {}
+    for score in scores.values():
+        groups.setdefault(score.protocol.describe(), []).append(score.name)
+    for described, labels in groups.items():
+        click.echo(f"protocol of {', '.join(labels)}: {described}")
+    if output:
+        click.echo(f"wrote {write_scores(scores, output, run=os.path.abspath(run_dir), checkpoint=checkpoint, seed=seed)}")
+
+
+def _print_comparison(first, second):
+    from kspec.metrics.protocol import compare_score_files
+
+    pairs = compare_score_files(first, second)
+    width = max(len(name) for name, _, _ in pairs)
+    click.echo(f"{'score':<{width}}  {'A':>12}  {'B':>12}  {'B - A':>12}")
+    for name, a, b in pairs:
+        click.echo(f"{name:<{width}}  {a['value']:>12.6g}  {b['value']:>12.6g}  {b['value'] - a['value']:>12.6g}")
+    click.echo(f"A = {first}, B = {second}; protocols agree on extractor, weights, layer, resize, counts, reference "
+               "and options")
 
 
 @main.command()

@@ -59,5 +59,6 @@ class SpecError(Exception):
             problems = [Problem(problems, path, mark)]
         elif isinstance(problems, Problem):
             problems = [problems]
-        self.problems = list(problems)
+        # A block called many times repeats its problems word for word: each is reported once.
+        self.problems = list({str(p): p for p in problems}.values())
         super().__init__("\n".join(str(p) for p in self.problems))

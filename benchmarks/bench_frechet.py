@@ -1,6 +1,7 @@
 """Benchmark of the Fréchet distance at FID's dimension (d = 2048) and of the FID callback's per-call cost.
 
-Compared in one run, alternating, medians of several repetitions (the machines are shared and noisy):
+Compared in one run, after a warm-up call of each, in an order rotated every repetition, as medians of several
+repetitions and as the median of the ratios of calls timed back to back (the machines are shared and noisy):
 
   ours     kspec.metrics.frechet.frechet_distance: eigenvalues of the symmetric F^T S2 F with S1 = F F^T
            (LAPACK potrf, sygst, dsyevd_2stage where scipy's bundled OpenBLAS has it)
@@ -18,7 +19,10 @@ time of ours is split into its steps, to show what bounds it. The load average i
 Then the FID callback: one `on_epoch_end` with a toy extractor whose feature layer has d units, split into
 sampling + forward pass (the network's cost) and the rest (statistics and distance: the metric machinery).
 
-Run: python benchmarks/bench_frechet.py [--dim 2048] [--repeats 5] [--no-callback]
+First, the eigensolvers alone across d (one-stage dsyevd vs two-stage dsyevd_2stage): the figures that set the
+dimension from which frechet.py uses the two-stage solver.
+
+Run: python benchmarks/bench_frechet.py [--dim 2048] [--repeats 5] [--no-callback] [--only-eigensolvers]
 (OPENBLAS_NUM_THREADS=1 in front compares the methods on one core, less disturbed by other processes.)
 """
 
@@ -92,21 +96,17 @@ def bench_distance(label, case, repeats):
 
     moments, exact = case
     methods = {"ours": frechet_distance, "ours-1s": fd_one_stage, "sqrtm": fd_sqrtm, "eigvals": fd_eigvals}
-    times = {name: [] for name in methods}
-    values = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # sqrtm's complaints about singular input
-        for _ in range(repeats):
-            for name, method in methods.items():
-                seconds, values[name] = timed(method, *moments)
-                times[name].append(seconds)
+        values = {name: method(*moments) for name, method in methods.items()}
+        times = paired(methods, lambda: moments, repeats)
     medians = {name: statistics.median(t) for name, t in times.items()}
     print(f"\n{label}   [{load()}]")
     if exact is not None:
         print(f"  exact-factor value {exact:.12f}")
     print(f"  {'method':8s} {'median s':>9s} {'ours faster by':>15s} {'value':>20s} {'|ours-it|/|it|':>15s} {'|it-exact|/exact':>17s}")
     for name in methods:
-        ratio = medians[name] / medians["ours"]
+        ratio = median_ratio(times, name, "ours")
         difference = abs(values["ours"] - values[name]) / abs(values[name])
         error = f"{abs(values[name] - exact) / abs(exact):17.2e}" if exact is not None else f"{'-':>17s}"
         print(f"  {name:8s} {medians[name]:9.3f} {ratio:14.1f}x {values[name]:20.10f} {difference:15.2e} {error}")
@@ -129,15 +129,64 @@ def bench_steps(moments, repeats):
         "eigenvalues (used)": lambda: frechet._symmetric_eigenvalues(middle.copy(order="F")),
         "whole distance": lambda: frechet.frechet_distance(*moments),
     }
-    times = {name: [] for name in steps}
-    for _ in range(repeats):
-        for name, step in steps.items():
-            times[name].append(timed(step)[0])
+    times = paired(steps, tuple, repeats)
     medians = {name: statistics.median(t) for name, t in times.items()}
     solver = "dsyevd_2stage" if frechet._two_stage_eigensolver() is not None else "dsyevd"
     print(f"  steps of ours ({solver}), medians:")
     for name, seconds in medians.items():
         print(f"    {name:20s} {seconds:7.3f} s  ({100 * seconds / medians['whole distance']:3.0f}%)")
+
+
+def paired(methods, arguments, repeats, clock=time.perf_counter):
+    """Times each of `methods` (name -> function of `arguments()`'s result) `repeats` times after one warm-up
+    call each, in an order that rotates every repetition so no method always runs first (caches, turbo,
+    other processes' bursts). `arguments()` makes fresh inputs for each call, untimed. `clock` is wall time
+    by default; `time.process_time` counts only this process's CPU seconds, steadier on a loaded machine when
+    BLAS runs one thread. Returns the per-repetition times, name -> list."""
+    names = list(methods)
+    for name in names:
+        methods[name](*arguments())
+    times = {name: [] for name in names}
+    for repetition in range(repeats):
+        shift = repetition % len(names)
+        for name in names[shift:] + names[:shift]:
+            inputs = arguments()
+            start = clock()
+            methods[name](*inputs)
+            times[name].append(clock() - start)
+    return times
+
+
+def median_ratio(times, numerator, denominator):
+    """Median over repetitions of times[numerator] / times[denominator], timed back to back."""
+    return statistics.median(a / b for a, b in zip(times[numerator], times[denominator]))
+
+
+def bench_eigensolvers(dims, repeats, clock=time.perf_counter):
+    """One-stage dsyevd against two-stage dsyevd_2stage on the matrix our distance hands them, across d.
+
+    The ratio one-stage time / two-stage time (> 1: the two-stage solver is faster) decides the switch
+    `_TWO_STAGE_MIN_DIM` in kspec/metrics/frechet.py."""
+    from kspec.metrics import frechet
+
+    two_stage = frechet._two_stage_eigensolver()
+    print(f"\neigenvalues of a d x d symmetric matrix, one-stage dsyevd vs two-stage dsyevd_2stage, "
+          f"{repeats} repetitions, alternating   [{load()}]")
+    if two_stage is None:
+        print("  dsyevd_2stage not found in scipy's LAPACK: only dsyevd runs here")
+        return
+    print(f"  {'d':>5s} {'one-stage s':>12s} {'two-stage s':>12s} {'median of paired one/two':>25s}  "
+          f"(switch now: two-stage from d = {frechet._TWO_STAGE_MIN_DIM}; "
+          f"{'CPU' if clock is time.process_time else 'wall'} time)")
+    for dim in dims:
+        rng = np.random.default_rng(dim)
+        factor = rng.normal(size=(dim, dim)) / np.sqrt(dim)
+        matrix = np.asfortranarray(factor @ factor.T + np.eye(dim))
+        methods = {"one": frechet._eigenvalues_one_stage,
+                   "two": lambda m: frechet._eigenvalues_two_stage(m, two_stage)}
+        times = paired(methods, lambda: (matrix.copy(order="F"),), repeats, clock)
+        print(f"  {dim:5d} {statistics.median(times['one']):12.4f} {statistics.median(times['two']):12.4f} "
+              f"{median_ratio(times, 'one', 'two'):24.2f}x   [{load()}]")
 
 
 def bench_callback(dim, num_samples, repeats):
@@ -178,12 +227,21 @@ def main():
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--callback-samples", type=int, default=5000)
     parser.add_argument("--no-callback", action="store_true", help="skip the FID callback timing (imports TensorFlow)")
+    parser.add_argument("--eigen-dims", default="256,512,768,1024,1536,2048",
+                        help="dimensions of the one-stage vs two-stage eigensolver comparison")
+    parser.add_argument("--only-eigensolvers", action="store_true", help="run only that comparison")
+    parser.add_argument("--cpu-time", action="store_true",
+                        help="time the eigensolvers by this process's CPU time (with OPENBLAS_NUM_THREADS=1)")
     args = parser.parse_args()
     sys.path.insert(0, os.path.dirname(REPO))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     threads = os.environ.get("OPENBLAS_NUM_THREADS", "default")
     print(f"d = {args.dim}, {args.repeats} repetitions, medians; numpy {np.__version__}, scipy {scipy.__version__}, "
           f"OPENBLAS_NUM_THREADS={threads}, {load()}")
+    bench_eigensolvers([int(d) for d in args.eigen_dims.split(",")], args.repeats,
+                       time.process_time if args.cpu_time else time.perf_counter)
+    if args.only_eigensolvers:
+        return
     d = args.dim
     cases = [
         (f"similar full-rank covariances (N = {4 * d} and {4 * d}): Cholesky of S1", (4 * d, 4 * d)),

@@ -5,12 +5,13 @@ The hand-written trainers follow keras-io's `examples/generative/vae.py` and the
 specs/dcgan.yaml exactly as `kspec train` builds it (models, trainer, optimizers from `training:`); the hand
 side is the same architecture written in Keras (parameter counts asserted equal). Both get the same random
 data as one `tf.data` pipeline, the same optimizer settings and the same `jit_compile`;
-each repetition times one `fit` epoch of `--steps` steps after a warm-up epoch that traces the step, ours and
-theirs alternating so machine load affects both. Reported, by wall clock and by this process's CPU time (steadier
+each repetition times one `fit` epoch of `--steps` steps (DCGAN: `--gan-steps`, default the same) after a
+warm-up epoch that traces the step, ours and theirs back to back, which one first alternating between
+repetitions, so machine load affects both. Reported, by wall clock and by this process's CPU time (steadier
 on a shared machine): median rate of each, the ratio of the medians, and the median of the per-repetition
 ratios ours/hand (> 1 means kspec is faster).
 
-Run: python benchmarks/bench_trainers.py [--steps 40] [--repeats 5] [--batch-size 128] [--jit auto|on|off]
+Run: python benchmarks/bench_trainers.py [--steps 40] [--gan-steps 40] [--repeats 5] [--batch-size 128] [--jit auto|on|off]
 """
 
 import argparse
@@ -148,9 +149,11 @@ def compare(name, ours, hand, dataset, steps, repeats):
     for model in (ours, hand):  # warm-up: trace the step
         model.fit(dataset, epochs=1, steps_per_epoch=2, shuffle=False, verbose=0)
     rates = {"kspec": [], "hand": []}
-    for _ in range(repeats):
-        rates["kspec"].append(steps_per_second(ours, dataset, steps))
-        rates["hand"].append(steps_per_second(hand, dataset, steps))
+    models = {"kspec": ours, "hand": hand}
+    for repetition in range(repeats):
+        # Which one runs first alternates, so a trend in the machine's load does not favour either.
+        for name in ("kspec", "hand") if repetition % 2 == 0 else ("hand", "kspec"):
+            rates[name].append(steps_per_second(models[name], dataset, steps))
     ratios = {}
     for index, clock in enumerate(("wall", "cpu")):
         kspec = statistics.median(r[index] for r in rates["kspec"])
@@ -171,7 +174,7 @@ def from_spec(name, jit):
     """The trainer `kspec train specs/NAME` builds: models from the spec, trainer and optimizers from training:."""
     from kspec import builder
     from kspec.training.config import TrainingConfig
-    from kspec.training.generative import build_compiled_trainer
+    from kspec.training.trainer_from_spec import build_compiled_trainer
 
     spec = builder.load_spec(os.path.join(REPO, "specs", name), overrides=[f"training.jit_compile={str(jit).lower()}"]
                              if jit != "auto" else [])
@@ -182,6 +185,8 @@ def from_spec(name, jit):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=40)
+    parser.add_argument("--gan-steps", type=int, default=None,
+                        help="steps per timed DCGAN epoch (default: --steps); few steps would time fit's setup more than the steps")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--jit", choices=["auto", "on", "off"], default="auto")
@@ -210,7 +215,7 @@ def main():
             ours.generator.count_params(), ours.discriminator.count_params()]
         hand = HandGAN(generator, discriminator, latent_dim=64)
         hand.compile(d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5), g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5), jit_compile=jit)
-        compare("DCGAN", ours, hand, gan_images, max(args.steps // 4, 5), args.repeats)
+        compare("DCGAN", ours, hand, gan_images, args.gan_steps or args.steps, args.repeats)
 
 
 if __name__ == "__main__":

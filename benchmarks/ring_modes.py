@@ -18,7 +18,7 @@ def main():
     arguments = parser.parse_args()
 
     from kspec.data import mode_coverage
-    from kspec.training.generative import load_trained
+    from kspec.training.trainer_from_spec import load_trained
 
     trainer, _, spec, _ = load_trained(arguments.run)
     args = spec.data["args"]

@@ -1,10 +1,12 @@
 """The spec pipeline: load -> validate (schema, then semantics) -> resolve -> build.
 
 Example:
+>>> import os, kspec
 >>> from kspec import builder
->>> spec = builder.load_spec("specs/vae.yaml", overrides=["params.latent_dim=3"])  # doctest: +SKIP
->>> models = builder.build(spec)                                                   # doctest: +SKIP
->>> sorted(models)                                                                 # doctest: +SKIP
+>>> path = os.path.join(os.path.dirname(kspec.__file__), "specs", "vae.yaml")  # a spec shipped with kspec
+>>> spec = builder.load_spec(path, overrides=["params.latent_dim=3"])
+>>> models = builder.build(spec)
+>>> sorted(models)
 ['decoder', 'encoder']
 """
 

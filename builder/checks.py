@@ -91,10 +91,23 @@ _WHAT = {"optimizers": "optimizer", "schedules": "learning-rate schedule", "loss
          "constraints": "constraint"}
 
 
+# Keras' own serialized form of an object, `{class_name: RandomNormal, config: {stddev: 0.02}}`.
+_KERAS_FORM_KEYS = {"class_name", "config", "module", "registered_name"}
+
+
+def is_keras_form(value):
+    """Whether `value` is Keras' serialized form of an object (what `keras.initializers.get` and friends take)."""
+    return (isinstance(value, dict) and isinstance(value.get("class_name"), str) and set(value) <= _KERAS_FORM_KEYS
+            and isinstance(value.get("config", {}), (dict, type(None))))
+
+
 def split_call(value):
-    """`adam` -> ("adam", {}); `{adam: {learning_rate: 0.1}}` -> ("adam", {"learning_rate": 0.1})."""
+    """`adam` -> ("adam", {}); `{adam: {learning_rate: 0.1}}` -> ("adam", {"learning_rate": 0.1}); Keras' form
+    `{class_name: Adam, config: {learning_rate: 0.1}}` -> ("Adam", {"learning_rate": 0.1})."""
     if isinstance(value, str):
         return value, {}
+    if is_keras_form(value):
+        return value["class_name"], dict(value.get("config") or {})
     (name, args), = value.items()
     return name, dict(args or {})
 
@@ -112,8 +125,8 @@ def check_named_call(section, value, path, mark, extra_names=()):
         A list of `Problem`s (empty when the name and arguments fit).
     """
     what = _WHAT[section]
-    if not (isinstance(value, str) or (isinstance(value, dict) and len(value) == 1
-                                       and isinstance(next(iter(value.values())), (dict, type(None))))):
+    if not (isinstance(value, str) or is_keras_form(value) or (
+            isinstance(value, dict) and len(value) == 1 and isinstance(next(iter(value.values())), (dict, type(None))))):
         article = "an" if what[0] in "aeiou" else "a"
         return [Problem(f"expected {article} {what} name, or one name with a mapping of its arguments such as "
                         f"`{{{_EXAMPLES[section]}}}`. Received: {_show(value)}", path, mark)]

@@ -162,7 +162,8 @@ def interpolate(value, names):
     whole = _INTERPOLATION.fullmatch(value.strip())
     if whole:
         return evaluate(whole.group(1), names)
-    if "${" in _INTERPOLATION.sub("", value):
+    # Each whole `${...}` becomes a space, not nothing: `$${a}{` must not join its neighbours into a new `${`.
+    if "${" in _INTERPOLATION.sub(" ", value):
         raise ExpressionError(f"unterminated or nested `${{` in {value!r}; write `${{expression}}`")
     result = _INTERPOLATION.sub(lambda m: _as_text(evaluate(m.group(1), names)), value)
     if len(result) > MAX_STRING:
@@ -210,7 +211,7 @@ class _Evaluator(ast.NodeVisitor):
         if isinstance(node.op, ast.Not):
             return not operand
         _require_number(operand, "unary minus" if isinstance(node.op, ast.USub) else "unary plus")
-        return -operand if isinstance(node.op, ast.USub) else +operand
+        return _bounded(-operand if isinstance(node.op, ast.USub) else +operand)
 
     def visit_BinOp(self, node):
         op = _BINARY.get(type(node.op))

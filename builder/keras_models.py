@@ -8,7 +8,7 @@ import importlib
 import os
 import re
 
-from kspec.builder.checks import model_order, topological_order
+from kspec.builder.checks import model_order, split_call, topological_order
 from kspec.builder.resolver import MODEL_OP
 from kspec.builder.graph import LayerCall
 from kspec.builder.keras_catalog import OBJECT_SECTIONS, lookup_entry, lookup_layer
@@ -158,8 +158,8 @@ def _keras_argument(op, name, value):
     entry = lookup_layer(op)
     arg_type = entry["arguments"].get(name, {}).get("type") if entry else None
     if arg_type in OBJECT_SECTIONS and isinstance(value, dict):
-        (short, config), = value.items()
-        return {"class_name": lookup_entry(OBJECT_SECTIONS[arg_type], short)["class"], "config": dict(config or {})}
+        short, config = split_call(value)
+        return {"class_name": lookup_entry(OBJECT_SECTIONS[arg_type], short)["class"], "config": config}
     return _tuple_lists(value)
 
 

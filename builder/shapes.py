@@ -859,6 +859,12 @@ def _group_normalization(args, inputs, op):
     return shape, size * (args.get("center", True) + args.get("scale", True))
 
 
+@shape_rule("instance_normalization")
+def _instance_normalization(args, inputs, op):
+    # kspec's InstanceNormalization is GroupNormalization with one group per channel.
+    return _group_normalization({**args, "groups": -1}, inputs, op)
+
+
 @shape_rule("normalization")
 def _normalization(args, inputs, op):
     shape = _one(inputs)

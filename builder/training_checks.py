@@ -14,7 +14,7 @@ from kspec.builder.schema import check_resolved_value
 from kspec.errors import Problem, SpecError
 
 SUPERVISED = "supervised"
-GENERATIVE_TRAINERS = ("vae", "gan", "aae")
+GENERATIVE_TRAINERS = ("vae", "gan", "aae", "cyclegan", "pix2pix")
 
 
 def check_training(resolved):

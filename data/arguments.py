@@ -71,6 +71,11 @@ class SourceArguments:
         self.path = path
         self._read = set()
 
+    @property
+    def known(self):
+        """The argument names the source asked for so far (given or not): the arguments it takes."""
+        return tuple(sorted(self._read))
+
     # -- errors ------------------------------------------------------------------------------------------
 
     def error(self, name, message):

@@ -1,6 +1,7 @@
 """`csv`: the user's time series from a CSV file with a header row, windowed for forecasting."""
 
 import csv
+import io
 
 from kspec.data.lazy_numpy import np
 
@@ -46,8 +47,7 @@ def csv_series(args):
         raise args.error("delimiter", f"expected one character. Received: delimiter={show(delimiter)}")
     args.finish()
 
-    with open(path, newline="") as handle:
-        rows = list(csv.reader(handle, delimiter=delimiter))
+    rows = _read_rows(args, path, delimiter)
     if not rows:
         raise args.error("path", f"expected a header row naming the columns. Received: {path} is empty")
     header = [name.strip() for name in rows[0]]
@@ -73,3 +73,21 @@ def csv_series(args):
                                          f"{show(text)} on line {line} of {path}") from None
     return Series(values, window=window, horizon=horizon, target_feature=columns.index(target_column),
                   stride=stride, feature_names=tuple(columns))
+
+
+def _read_rows(args, path, delimiter):
+    """The rows of a UTF-8 CSV file; bytes that are not UTF-8 and malformed rows are errors naming the line."""
+    with open(path, "rb") as handle:
+        data = handle.read()
+    try:
+        text = data.decode("utf-8-sig")  # -sig: a byte-order mark some editors write is not part of the header
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise args.error("path", f"expected UTF-8 text. Received: byte 0x{data[error.start]:02x} on line {line} of "
+                                 f"{path}; save the file as UTF-8") from None
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        return list(reader)
+    except csv.Error as error:
+        raise args.error("path", f"line {reader.line_num} of {path} is not a CSV row ({error}); check the delimiter "
+                                 f"(delimiter={show(delimiter)}) and for a quote that is never closed") from None

@@ -1,7 +1,8 @@
 """What a data source returns: in-memory NumPy arrays plus what the pipeline needs to know about them.
 
 A source returns either `Examples` (independent examples, split at random) or a `Series` (one time series,
-split chronologically and then cut into windows, so that no validation value is seen in training).
+split chronologically and then cut into windows, so that no validation value is seen in training). Translation
+sources return two image domains (`kspec.data.domains.Domains`), which the pipeline splits into `Examples`.
 """
 
 from __future__ import annotations  # NumPy only in annotations: `kspec validate` imports this without NumPy
@@ -12,7 +13,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import numpy as np
 
-TASKS = ("classification", "segmentation", "forecasting", "regression", "reconstruction", "generation")
+TASKS = ("classification", "segmentation", "forecasting", "regression", "reconstruction", "generation", "translation",
+         "unpaired_translation")
 
 
 @dataclass
@@ -22,7 +24,9 @@ class Examples:
     Args:
         inputs: model inputs, first axis the example (images are NHWC float32).
         targets: what the model should output per example, or None (generative models train on inputs only).
-        task: one of `TASKS`; `reconstruction` means the targets are the inputs themselves.
+        task: one of `TASKS`; `reconstruction` means the targets are the inputs themselves; `translation`
+            means the targets are images of another domain, `targets[i]` the translation of `inputs[i]`;
+            `unpaired_translation` that they are images of another domain unrelated to the inputs.
         num_classes: number of classes for `classification` and `segmentation`, else None.
         value_range: `(low, high)` of raw input values, for `unit`/`symmetric` scaling; None to take the
             training inputs' minimum and maximum.

@@ -9,6 +9,8 @@ import os
 from kspec.data.lazy_numpy import np
 
 from kspec.data.examples import Examples
+from kspec.data.files import check_image_files, find_undecodable_image
+from kspec.data.image_domains import LAYOUTS, read_domain_layout
 from kspec.registry import DATA_SOURCES
 
 IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")  # what image_dataset_from_directory reads
@@ -30,6 +32,14 @@ def image_directory(args):
         target: without masks, `labels` (classification), `images` (reconstruction) or `none` (generation).
             Default `labels`.
         num_classes: classes of the masks (default: largest mask value + 1).
+        layout: `classes` (default: the layouts above), `cyclegan` or `side_by_side` for image-to-image
+            translation (two domains, A and B):
+            - `cyclegan`: unpaired images of A in `path/trainA/` and of B in `path/trainB/`; `path/testA/`
+              and `path/testB/`, when present, are the validation split.
+            - `side_by_side`: pix2pix's paired layout, each file in `path/train/` holding A on the left and B
+              on the right half (`halves: ba` for the other way round); `path/val/` or `path/test/`, when
+              present, is the validation split. `size` is the size of one half.
+            `masks`, `target` and `num_classes` do not apply to these layouts.
 
     Raw values are 0..255; the default `normalize: unit` maps them to [0, 1].
 
@@ -46,6 +56,9 @@ def image_directory(args):
     ((2, 4, 4, 3), [0, 1], ('cat', 'dog'))
     """
     path = args.existing_directory("path", what="a directory of images")
+    layout = args.choice("layout", LAYOUTS, default="classes")
+    if layout != "classes":
+        return read_domain_layout(args, layout, path)
     masks = args.existing_directory("masks", default=None, what="a directory of masks")
     size = args.size("size", default=256)
     color_mode = args.choice("color_mode", ("grayscale", "rgb", "rgba"), default="rgb")
@@ -57,11 +70,15 @@ def image_directory(args):
     if not names:
         raise args.error("path", f"expected image files ({', '.join(IMAGE_EXTENSIONS)}) in {path}. "
                                  "Received: a directory without any")
+    check_image_files([os.path.join(path, name) for name in names], lambda message: args.error("path", message))
     if masks is not None:
         _check_same_files(args, names, _image_files(masks), path, masks)
-        images, _, _ = _read(path, labels=None, color_mode=color_mode, size=size, interpolation="bilinear")
+        check_image_files([os.path.join(masks, name) for name in names], lambda message: args.error("masks", message))
+        images, _, _ = _read(path, labels=None, color_mode=color_mode, size=size, interpolation="bilinear",
+                             args=args, argument="path")
         # Nearest neighbour keeps mask values class ids instead of blending neighbouring classes.
-        mask_images, _, _ = _read(masks, labels=None, color_mode="grayscale", size=size, interpolation="nearest")
+        mask_images, _, _ = _read(masks, labels=None, color_mode="grayscale", size=size, interpolation="nearest",
+                                  args=args, argument="masks")
         mask_ids = np.rint(mask_images[..., 0]).astype("int32")
         return Examples(images, mask_ids, "segmentation", num_classes or int(mask_ids.max()) + 1, (0.0, 255.0),
                         default_normalize="unit")
@@ -71,10 +88,11 @@ def image_directory(args):
                                      "images. Received: images directly in it; set `target: none` for "
                                      "unlabelled images")
         images, labels, class_names = _read(path, labels="inferred", color_mode=color_mode, size=size,
-                                            interpolation="bilinear")
+                                            interpolation="bilinear", args=args, argument="path")
         return Examples(images, labels, "classification", len(class_names), (0.0, 255.0),
                         default_normalize="unit", class_names=class_names)
-    images, _, _ = _read(path, labels=None, color_mode=color_mode, size=size, interpolation="bilinear")
+    images, _, _ = _read(path, labels=None, color_mode=color_mode, size=size, interpolation="bilinear", args=args,
+                         argument="path")
     return Examples(images, images if target == "images" else None, _TASKS[target], None, (0.0, 255.0),
                     default_normalize="unit")
 
@@ -102,19 +120,26 @@ def _check_same_files(args, image_names, mask_names, path, masks):
                                   + (f" (and {len(extra) - 1} more)" if len(extra) > 1 else ""))
 
 
-def _read(directory, *, labels, color_mode, size, interpolation):
+def _read(directory, *, labels, color_mode, size, interpolation, args, argument):
     """All images below `directory` as float32 NHWC (0..255), int32 labels or None, and the class names."""
     import keras
+    import tensorflow as tf
 
     dataset = keras.utils.image_dataset_from_directory(
         directory, labels=labels, label_mode="int" if labels else None, color_mode=color_mode, batch_size=256,
         image_size=size, shuffle=False, interpolation=interpolation, verbose=False)
     class_names = tuple(dataset.class_names) if labels else None
     images, label_batches = [], []
-    for batch in dataset.as_numpy_iterator():
-        if labels:
-            batch, batch_labels = batch
-            label_batches.append(batch_labels)
-        images.append(batch)
+    try:
+        for batch in dataset.as_numpy_iterator():
+            if labels:
+                batch, batch_labels = batch
+                label_batches.append(batch_labels)
+            images.append(batch)
+    except (tf.errors.InvalidArgumentError, tf.errors.DataLossError, tf.errors.UnknownError) as error:
+        # TensorFlow's decoding error names no file: find it.
+        found = find_undecodable_image([os.path.join(directory, n) for n in _image_files(directory)])
+        problem = f"{found[0]} cannot be decoded ({found[1]})" if found else f"an image cannot be decoded ({error})"
+        raise args.error(argument, f"{problem}; remove or replace it") from None
     images = np.concatenate(images).astype("float32")
     return images, (np.concatenate(label_batches).astype("int32") if labels else None), class_names

@@ -12,6 +12,7 @@ import pickle
 from kspec.data.lazy_numpy import np
 
 from kspec.data.examples import Examples
+from kspec.data.files import READ_ERRORS, read_npz
 from kspec.data.images import as_nhwc, resize_images
 from kspec.errors import SpecError
 from kspec.registry import DATA_SOURCES
@@ -67,8 +68,12 @@ def mnist(args):
     path = os.path.join(keras_datasets_dir(), "mnist.npz")
     if not os.path.isfile(path):
         raise missing_file_error("mnist", path)
-    with np.load(path, allow_pickle=False) as archive:
-        parts = {subset: (archive[f"x_{subset}"], archive[f"y_{subset}"]) for subset in ("train", "test")}
+    keys = [f"{part}_{subset}" for subset in ("train", "test") for part in ("x", "y")]
+    arrays, _ = read_npz(path, keys, lambda message: damaged_file_error("mnist", path, message))
+    if len(arrays) != len(keys):
+        missing = ", ".join(k for k in keys if k not in arrays)
+        raise damaged_file_error("mnist", path, f"{path} has no array {missing}")
+    parts = {subset: (arrays[f"x_{subset}"], arrays[f"y_{subset}"]) for subset in ("train", "test")}
     return _examples(parts, options, tuple(str(d) for d in range(10)))
 
 
@@ -91,10 +96,11 @@ def fashion_mnist(args):
             if not os.path.isfile(os.path.join(folder, name)):
                 raise missing_file_error("fashion_mnist", os.path.join(folder, name))
         # IDX files: a 16-byte header before the images, 8 bytes before the labels.
-        with gzip.open(os.path.join(folder, images_file), "rb") as handle:
-            images = np.frombuffer(handle.read(), np.uint8, offset=16).reshape(-1, 28, 28)
-        with gzip.open(os.path.join(folder, labels_file), "rb") as handle:
-            labels = np.frombuffer(handle.read(), np.uint8, offset=8)
+        images = _read_idx(os.path.join(folder, images_file), 16, (-1, 28, 28))
+        labels = _read_idx(os.path.join(folder, labels_file), 8, (-1,))
+        if len(images) != len(labels):
+            raise damaged_file_error("fashion_mnist", os.path.join(folder, labels_file),
+                                     f"{len(images)} images but {len(labels)} labels")
         parts[subset] = (images, labels)
     return _examples(parts, options, FASHION_CLASSES)
 
@@ -130,6 +136,22 @@ def cifar10(args):
         images = np.concatenate([b[0] for b in batches])
         parts[subset] = (images, np.concatenate([b[1] for b in batches]))
     return _examples(parts, options, CIFAR10_CLASSES)
+
+
+def damaged_file_error(name, path, problem):
+    """The `SpecError` for a cached dataset file that cannot be read."""
+    return SpecError(f"cannot read Keras dataset `{name}`: {problem}. The cached file {path} is damaged: delete it "
+                     f"and copy it again from a machine where `keras.datasets.{name}.load_data()` has run",
+                     "data.source")
+
+
+def _read_idx(path, header_bytes, shape):
+    """The uint8 values of a gzipped IDX file (Fashion-MNIST) after its header, in `shape`."""
+    try:
+        with gzip.open(path, "rb") as handle:
+            return np.frombuffer(handle.read(), np.uint8, offset=header_bytes).reshape(shape)
+    except READ_ERRORS as error:
+        raise damaged_file_error("fashion_mnist", path, f"{path} is not a gzipped IDX file ({error})") from None
 
 
 def _options(args):
@@ -170,8 +192,11 @@ class _ArrayUnpickler(pickle.Unpickler):
 
 def _read_cifar_batch(path):
     """`(images NHWC uint8, labels)` of one CIFAR-10 python batch file (a pickled dict with bytes keys)."""
-    with open(path, "rb") as handle:
-        batch = _ArrayUnpickler(handle, encoding="bytes").load()
-    batch = {(k.decode() if isinstance(k, bytes) else k): v for k, v in batch.items()}
-    images = np.asarray(batch["data"], np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
-    return images, np.asarray(batch["labels"])
+    try:
+        with open(path, "rb") as handle:
+            batch = _ArrayUnpickler(handle, encoding="bytes").load()
+        batch = {(k.decode() if isinstance(k, bytes) else k): v for k, v in batch.items()}
+        images = np.asarray(batch["data"], np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+        return images, np.asarray(batch["labels"])
+    except (pickle.UnpicklingError, AttributeError, KeyError, TypeError, *READ_ERRORS) as error:
+        raise damaged_file_error("cifar10", path, f"{path} is not a CIFAR-10 batch ({error})") from None

@@ -50,6 +50,16 @@ class Normalization:
             return cls("unit", (low,), (width,))
         return cls("symmetric", ((low + high) / 2,), (width / 2,))
 
+    @property
+    def output_range(self):
+        """The range normalized values lie in: (0, 1) for `unit`, (-1, 1) for `symmetric`, else None.
+
+        Example:
+        >>> Normalization("symmetric").output_range
+        (-1.0, 1.0)
+        """
+        return {"unit": (0.0, 1.0), "symmetric": (-1.0, 1.0)}.get(self.method)
+
     def apply(self, values):
         """Raw values to normalized float32 values."""
         return ((np.asarray(values, "float32") - np.float32(self.offset)) / np.float32(self.scale)).astype("float32")

@@ -3,11 +3,13 @@
 from kspec.data.lazy_numpy import np
 
 from kspec.data.arguments import show
+from kspec.data.domains import Domains
 from kspec.data.examples import Examples
+from kspec.data.files import read_npz
 from kspec.data.images import as_nhwc
 from kspec.registry import DATA_SOURCES
 
-TASKS = ("classification", "segmentation", "regression", "reconstruction", "generation")
+TASKS = ("classification", "segmentation", "regression", "reconstruction", "generation", "translation")
 
 
 @DATA_SOURCES.register("npz")
@@ -22,6 +24,8 @@ def npz(args):
             `regression`, `reconstruction` (targets are the inputs; `y_key` unused) or `generation` (no
             targets). Default: `generation` when `y_key` is null, else guessed from `y` (integer labels ->
             classification, integer masks as large as the images -> segmentation, otherwise regression).
+            `translation`: paired image-to-image data (pix2pix), `x_key` the input images (domain A, default
+            `inputs`) and `y_key` their translations (domain B, default `targets`), both `(n, h, w, c)`.
         num_classes: classes for classification and segmentation (default: largest label + 1).
         value_range: raw `[low, high]` of the inputs for `unit`/`symmetric` scaling (default `[0, 255]` for
             uint8 inputs, else the training inputs' min and max).
@@ -37,31 +41,26 @@ def npz(args):
     ('classification', 2)
     """
     path = args.existing_file("path", what="a .npz file")
-    x_key = args.string("x_key", default="x")
-    y_key = args.string("y_key", default="y", nullable=True)
     task = args.choice("task", TASKS, default=None)
+    translation = task == "translation"
+    x_key = args.string("x_key", default="inputs" if translation else "x")
+    y_key = args.string("y_key", default="targets" if translation else "y", nullable=not translation)
     num_classes = args.integer("num_classes", default=None, minimum=1)
     value_range = args.numbers("value_range", default=None, length=2)
     add_channel_axis = args.boolean("add_channel_axis", default=False)
     args.finish()
 
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as error:
-        raise args.error("path", f"expected a .npz file written by numpy.savez. Received: path={show(path)} "
-                                 f"({error})") from None
-    with archive:
-        keys = sorted(archive.files)
-        if task is None and y_key is None:
-            task = "generation"
-        wanted = [(x_key, "x_key")] + ([(y_key, "y_key")] if task not in ("reconstruction", "generation") else [])
-        for key, argument in wanted:
-            if key not in archive.files:
-                hint = "; set `y_key: null` for unlabelled data" if argument == "y_key" else ""
-                raise args.error(argument, f"expected an array named {show(key)} in {path}, which holds "
-                                           f"{', '.join(show(k) for k in keys) or 'no arrays'}{hint}")
-        inputs = archive[x_key]
-        targets = archive[y_key] if len(wanted) == 2 else None
+    if task is None and y_key is None:
+        task = "generation"
+    wanted = [(x_key, "x_key")] + ([(y_key, "y_key")] if task not in ("reconstruction", "generation") else [])
+    arrays, keys = read_npz(path, [key for key, _ in wanted], lambda message: args.error("path", message))
+    for key, argument in wanted:
+        if key not in arrays:
+            hint = "; set `y_key: null` for unlabelled data" if argument == "y_key" else ""
+            raise args.error(argument, f"expected an array named {show(key)} in {path}, which holds "
+                                       f"{', '.join(show(k) for k in keys) or 'no arrays'}{hint}")
+    inputs = arrays[x_key]
+    targets = arrays[y_key] if len(wanted) == 2 else None
 
     if inputs.ndim < 2:
         raise args.error("x_key", f"expected inputs with a first axis of examples and at least one more. "
@@ -73,6 +72,8 @@ def npz(args):
     if targets is not None and len(targets) != len(inputs):
         raise args.error("y_key", f"expected as many targets as inputs: {x_key} has {len(inputs)} examples "
                                   f"but {y_key} has {len(targets)}")
+    if translation:
+        return _image_pairs(args, inputs, targets, x_key, y_key, add_channel_axis, value_range)
     if task is None:
         task = _guess_task(inputs, targets)
     if task in ("classification", "segmentation"):
@@ -85,6 +86,19 @@ def npz(args):
         targets = inputs
     return Examples(inputs, targets, task, num_classes if task in ("classification", "segmentation") else None,
                     value_range, default_normalize="none" if value_range is None else "unit")
+
+
+def _image_pairs(args, inputs, targets, x_key, y_key, add_channel_axis, value_range):
+    """Paired images for `task: translation`: inputs are domain A, targets their translations in domain B."""
+    if add_channel_axis and targets.ndim == 3:
+        targets = as_nhwc(targets)
+    for key, argument, images in ((x_key, "x_key", inputs), (y_key, "y_key", targets)):
+        if images.ndim != 4:
+            hint = "; set `add_channel_axis: true` for grayscale (n, h, w)" if images.ndim == 3 else ""
+            raise args.error(argument, f"expected images of shape (n, height, width, channels) for translation. "
+                                       f"Received: {key} of shape {images.shape}{hint}")
+    return Domains(inputs.astype("float32"), targets.astype("float32"), paired=True, value_range=value_range,
+                   default_normalize="none" if value_range is None else "unit")
 
 
 def _integral(array):

@@ -11,6 +11,7 @@ from kspec.data.lazy_numpy import np
 
 from kspec.data.arguments import SourceArguments, mark_of_value
 from kspec.data.config import DEFAULT_BATCH_SIZE, parse_data_config
+from kspec.data.domains import Domains, split_domains
 from kspec.data.examples import Examples, Series
 from kspec.data.normalization import Normalization
 from kspec.data.windows import make_windows, naive_forecast_mae
@@ -37,6 +38,7 @@ class DataInfo:
         target_normalization: the scaling applied to targets (reconstruction, forecasting), else None.
         baselines: reference results on the validation split, e.g. `naive_last_value_mae` for forecasting.
         class_names: names of the classes when the source knows them.
+        source_arguments: the `data.args` names the source takes, for hints ("change data.args.size").
     """
 
     source: str
@@ -53,6 +55,7 @@ class DataInfo:
     target_normalization: Normalization | None = None
     baselines: dict = field(default_factory=dict)
     class_names: tuple | None = None
+    source_arguments: tuple = ()
 
     @property
     def has_targets(self):
@@ -87,20 +90,45 @@ class DataSplits:
     """What the trainer gets: batched, prefetched datasets and plain facts about them.
 
     Elements are `(inputs, targets)`, or `inputs` alone for the `generation` task. The training dataset is
-    reshuffled every epoch in an order fixed by the seed.
+    one pass over the training data, reshuffled every time it is iterated, in orders fixed by the seed.
+    Trainers use `training_stream` instead, whose order depends on the epoch alone (resume needs that).
 
     Attributes:
         train: the training `tf.data.Dataset`.
         validation: the validation `tf.data.Dataset`, or None when `validation_split` is 0.
         info: a `DataInfo`.
+        batches_per_epoch: batches in one pass over the training data.
     """
 
     train: object
     validation: object
     info: DataInfo
+    batches_per_epoch: int = 0
+    _passes: object = field(default=None, repr=False)  # pass-number dataset -> batches, see `_batches`
 
     def describe(self):
         return self.info.describe()
+
+    def training_stream(self, start_batch=0):
+        """An endless `tf.data.Dataset` of training batches, for `fit(..., steps_per_epoch=S)`.
+
+        Pass `p` over the training data lists the examples in an order that depends only on the seed and `p`
+        (not on how many passes this process made before), and the stream starts at batch `start_batch` of
+        that sequence: a run resumed after `k` epochs of `S` steps starts at `k * S` and sees exactly the
+        batches the uninterrupted run saw.
+
+        Example:
+        >>> import kspec.data
+        >>> splits = kspec.data.load_data({"source": "ring", "args": {"count": 12}}, batch_size=4, seed=0)
+        >>> late = next(iter(splits.training_stream(start_batch=5)))
+        >>> same = list(splits.training_stream().take(6))[5]
+        >>> bool((late.numpy() == same.numpy()).all())
+        True
+        """
+        import tensorflow as tf
+
+        first_pass, skip = divmod(int(start_batch), self.batches_per_epoch)
+        return self._passes(tf.data.Dataset.range(first_pass, 2**62)).skip(skip).prefetch(tf.data.AUTOTUNE)
 
 
 def read_source(config, *, seed=None):
@@ -116,7 +144,7 @@ def read_source(config, *, seed=None):
     10
     """
     data_config = parse_data_config(config)
-    return _read(data_config, _seed(data_config, seed))
+    return _read(data_config, _seed(data_config, seed))[0]
 
 
 def load_arrays(config, *, batch_size=None, seed=None):
@@ -169,23 +197,67 @@ def load_data(config, *, batch_size=None, seed=None):
     """
     data_config = parse_data_config(config)
     seed = _seed(data_config, seed)
-    arrays = _load_arrays(data_config, batch_size, seed)
+    return _splits(_load_arrays(data_config, batch_size, seed), data_config, seed)
+
+
+def batch_arrays(arrays, config, *, seed=None):
+    """`load_data` for arrays that `load_arrays` loaded already (trainers check them before batching).
+
+    Args:
+        arrays: an `ArraySplits` from `load_arrays(config, ...)`.
+        config: the same `data:` mapping.
+        seed: the same seed as given to `load_arrays`.
+
+    Returns:
+        A `DataSplits`.
+
+    Example:
+    >>> import kspec.data
+    >>> arrays = kspec.data.load_arrays({"source": "ring", "args": {"count": 10}}, batch_size=4)
+    >>> batch_arrays(arrays, {"source": "ring", "args": {"count": 10}}).batches_per_epoch
+    2
+    """
+    data_config = parse_data_config(config)
+    return _splits(arrays, data_config, _seed(data_config, seed))
+
+
+def _splits(arrays, data_config, seed):
+    import tensorflow as tf
+
     info = arrays.info
-    train = _dataset(arrays.train, info, shuffle=data_config.shuffle, seed=seed,
-                     drop_remainder=data_config.drop_remainder)
+
+    def train_passes(numbers):
+        return _batches(arrays.train, info, numbers, shuffle=data_config.shuffle, seed=seed,
+                        drop_remainder=data_config.drop_remainder)
+
+    # `train`: one pass whose number is drawn anew (from the seed) at each iteration: a new order each epoch.
+    # The counts are asserted because Keras warns about a dataset of unknown length that runs out.
+    batches_per_epoch = _batch_count(len(arrays.train), info.batch_size, data_config.drop_remainder)
+    one_random_pass = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
+    train = train_passes(one_random_pass).apply(tf.data.experimental.assert_cardinality(batches_per_epoch))
     validation = None
     if arrays.validation is not None:
-        validation = _dataset(arrays.validation, info, shuffle=False, seed=seed, drop_remainder=False)
-    return DataSplits(train, validation, info)
+        validation = _batches(arrays.validation, info, tf.data.Dataset.range(1), shuffle=False, seed=seed,
+                              drop_remainder=False)
+        count = _batch_count(len(arrays.validation), info.batch_size, False)
+        validation = validation.apply(tf.data.experimental.assert_cardinality(count)).prefetch(tf.data.AUTOTUNE)
+    return DataSplits(train.prefetch(tf.data.AUTOTUNE), validation, info, batches_per_epoch, train_passes)
+
+
+def _batch_count(examples, batch_size, drop_remainder):
+    return examples // batch_size if drop_remainder else -(-examples // batch_size)
 
 
 def _load_arrays(data_config, batch_size, seed):
     batch_size = data_config.batch_size or batch_size or DEFAULT_BATCH_SIZE
-    raw = _read(data_config, seed)
+    raw, source_arguments = _read(data_config, seed)
     method = data_config.normalize or raw.default_normalize
     if isinstance(raw, Series):
         train, validation, norm, target_norm, baselines = _split_series(raw, data_config, method)
         num_classes, class_names = None, None
+    elif isinstance(raw, Domains):
+        train, validation, norm, target_norm = split_domains(raw, data_config, method, seed)
+        num_classes, class_names, baselines = None, None, {}
     else:
         train, validation = _split_examples(raw, data_config, seed)
         norm = Normalization.fit(method, train.inputs, raw.value_range)
@@ -211,6 +283,7 @@ def _load_arrays(data_config, batch_size, seed):
         target_normalization=target_norm,
         baselines=baselines,
         class_names=class_names,
+        source_arguments=source_arguments,
     )
     return ArraySplits(train, validation, info)
 
@@ -226,7 +299,7 @@ def _read(data_config, seed):
     args = SourceArguments(data_config.args, source=data_config.source, seed=seed)
     raw = source(args)
     args.finish()
-    return raw
+    return raw, args.known
 
 
 def _split_examples(examples, data_config, seed):
@@ -285,18 +358,31 @@ def _normalized(examples, norm):
                     examples.default_normalize, examples.class_names)
 
 
-def _dataset(examples, info, *, shuffle, seed, drop_remainder):
+def _batches(examples, info, passes, *, shuffle, seed, drop_remainder):
+    """Batches of `examples` for each pass number of the int64 dataset `passes`, one pass after the other.
+
+    Pass `p` takes the examples in the order of a stateless shuffle keyed by `(seed, p)` (in their stored
+    order without `shuffle`), so any batch of any pass can be produced again without replaying the others.
+    """
     import tensorflow as tf
 
+    count = len(examples)
+    inputs = tf.constant(examples.inputs)
     reconstruction = info.task == "reconstruction"
-    if examples.targets is None or reconstruction:
-        # Reconstruction targets are the inputs: pair them after batching instead of storing them twice.
-        dataset = tf.data.Dataset.from_tensor_slices(examples.inputs)
-    else:
-        dataset = tf.data.Dataset.from_tensor_slices((examples.inputs, examples.targets))
-    if shuffle:
-        dataset = dataset.shuffle(len(examples), seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.batch(info.batch_size, drop_remainder=drop_remainder)
-    if reconstruction:
-        dataset = dataset.map(lambda images: (images, images))
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    # Reconstruction targets are the inputs: paired per batch instead of stored twice.
+    targets = None if examples.targets is None or reconstruction else tf.constant(examples.targets)
+
+    def one_pass(number):
+        order = tf.range(count, dtype=tf.int64)
+        if shuffle:
+            key = tf.stack([tf.constant(seed, tf.int64), number])
+            order = tf.random.experimental.stateless_shuffle(order, seed=key)
+        return tf.data.Dataset.from_tensor_slices(order).batch(info.batch_size, drop_remainder=drop_remainder)
+
+    def gather(indices):
+        batch = tf.gather(inputs, indices)
+        if reconstruction:
+            return batch, batch
+        return batch if targets is None else (batch, tf.gather(targets, indices))
+
+    return passes.flat_map(one_pass).map(gather)

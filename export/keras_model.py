@@ -276,18 +276,28 @@ def _replace_atomically(directory, write):
     The old export is renamed aside before the new one is renamed in, and deleted only after that. If anything
     fails, the staging directory is removed and the old export is back in place.
     """
+    import tensorflow as tf
+
     target = os.path.abspath(directory)
     parent, base = os.path.split(target)
-    os.makedirs(parent, exist_ok=True)
-    # In the target's own parent directory, so every rename stays on one file system and is atomic.
-    staging = tempfile.mkdtemp(prefix=f".{base}.kspec-export-", dir=parent)
+    kept = "the previous export is unchanged" if os.path.lexists(target) else "nothing was written"
+    staging = None
     try:
+        os.makedirs(parent, exist_ok=True)
+        # In the target's own parent directory, so every rename stays on one file system and is atomic.
+        staging = tempfile.mkdtemp(prefix=f".{base}.kspec-export-", dir=parent)
         # mkdtemp makes the directory private (0700); an export is for others (TF Serving, colleagues) to read.
         os.chmod(staging, 0o777 & ~_umask())
         write(staging)
         _swap_in(staging, target)
+    # TensorFlow reports a full disk while writing variables as ResourceExhaustedError, not OSError.
+    except (OSError, tf.errors.ResourceExhaustedError, tf.errors.PermissionDeniedError) as error:
+        # TensorFlow's message is "{{function_node ...}} FILE; No space left on device [Op:SaveV2]".
+        reason = getattr(error, "strerror", None) or _first_line(str(error)).rsplit("; ", 1)[-1].split(" [Op:")[0]
+        raise SpecError(f"cannot write the export {target} ({reason}); {kept}. Free disk space or choose a "
+                        "writable directory") from None
     finally:
-        if os.path.lexists(staging):
+        if staging is not None and os.path.lexists(staging):
             shutil.rmtree(staging, ignore_errors=True)
 
 

@@ -44,8 +44,8 @@ def export_run(run_dir, output, *, model_name=None, export_format="saved_model",
     graph = spec.models[name]
     output_names = list(graph.outputs)
     record = run.record()
-    metadata = {"kspec_version": record["versions"]["kspec"], "spec_hash": record["spec_hash"],
-                "spec": record["spec"], "model": name, "run": run.path, **extra}
+    metadata = {"kspec_version": (record.get("versions") or {}).get("kspec"), "spec_hash": record.get("spec_hash"),
+                "spec": record.get("spec"), "model": name, "run": run.path, **extra}
     signatures = {}
     if mc_samples:
         signatures[MC_SIGNATURE] = _mc_dropout_model(model, name, mc_samples, output_names, export_format)
@@ -56,9 +56,8 @@ def export_run(run_dir, output, *, model_name=None, export_format="saved_model",
 
 def _supervised_model(run, spec, config, model_name, checkpoint):
     """The trained model (or another model of the spec with its weights), its spec name, and metadata."""
-    import keras
-
     from kspec import builder
+    from kspec.training.checkpoints import load_checkpoint, load_keras_model
     from kspec.training.supervised_run import checkpoint_path
 
     name = model_name or config.model
@@ -66,17 +65,17 @@ def _supervised_model(run, spec, config, model_name, checkpoint):
         raise SpecError(f"no model `{name}` in the run's spec; it has: {', '.join(spec.models)}", path="--model")
     source = checkpoint_path(run, checkpoint)
     if name == config.model:
-        model = keras.saving.load_model(source)
+        model = load_keras_model(source)
     else:  # another model of the spec: build it and take its weights from the trained model's checkpoint
         models = builder.build(spec)
-        models[config.model].load_weights(source)
+        load_checkpoint(models[config.model], source)
         model = models[name]
     return model, name, {"checkpoint": os.path.basename(source)}
 
 
 def _generative_model(run, role, checkpoint):
     """The sampler (decoder or generator, its moving average when the GAN keeps one) or another role's model."""
-    from kspec.training.generative import SAMPLER_ROLE, load_trained, trainer_models
+    from kspec.training.trainer_from_spec import SAMPLER_ROLE, load_trained, trainer_models
 
     trainer, models, spec, config = load_trained(run.path, checkpoint)
     roles = trainer_models(spec, config, models)

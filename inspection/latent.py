@@ -88,7 +88,7 @@ def traversal_latents(base, dims, low, high, steps):
 
 
 def _load_latent_run(run_dir, checkpoint, command):
-    from kspec.training.generative import load_trained
+    from kspec.training.trainer_from_spec import load_trained
     from kspec.training.supervised_run import open_run
 
     run, _, config = open_run(run_dir)

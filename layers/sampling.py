@@ -31,7 +31,7 @@ class Sampling(keras.layers.Layer):
 
     def __init__(self, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if seed is not None and not isinstance(seed, int):
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise ValueError(f"Invalid value for argument `seed`: expected an integer or None. Received: seed={seed!r}")
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)

@@ -22,11 +22,12 @@ INCEPTION_WEIGHTS_ENV = "KSPEC_INCEPTION_WEIGHTS"
 INCEPTION_SIZE = 299
 VALUE_RANGES = ((0.0, 1.0), (-1.0, 1.0), (0.0, 255.0))
 
-_LABELS = {"fid": "fd_{}", "inception_score": "is_{}", "kid": "kid_{}"}
+_LABELS = {"fid": "fd_{}", "inception_score": "is_{}", "kid": "kid_{}", "precision": "precision_{}",
+           "recall": "recall_{}", "density": "density_{}", "coverage": "coverage_{}"}
 
 
 def score_name(metric, extractor_name):
-    """Log key of `metric` ("fid", "inception_score" or "kid") computed with the extractor `extractor_name`.
+    """Log key of `metric` ("fid", "inception_score", "kid", "precision", ...) computed with `extractor_name`.
 
     Only the Inception network earns the plain names; any other network's scores carry its name.
 
@@ -74,8 +75,11 @@ class KerasExtractor:
             raise ValueError(
                 f"Invalid value for argument `batch_size`: expected a positive integer. Received: batch_size={batch_size!r}"
             )
+        self._weights_file = None
+        self._weights_sha256 = None
         if isinstance(model, (str, os.PathLike)):
-            model = keras.saving.load_model(os.fspath(model))
+            self._weights_file = os.fspath(model)
+            model = keras.saving.load_model(self._weights_file)
         try:
             layer = model.get_layer(feature_layer)
         except ValueError:
@@ -90,6 +94,29 @@ class KerasExtractor:
         inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
         self._network = keras.Model(inputs, [layer.output, outputs], name=f"{name}_extractor")
         self._input_shape = tuple(model.inputs[0].shape[1:])
+
+    #: How images reach the network's input size (`none`: they must already have it).
+    resize = "none"
+
+    @property
+    def image_size(self):
+        """`(height, width)` of the images the network sees."""
+        return tuple(self._input_shape[:2])
+
+    @property
+    def weights_sha256(self):
+        """sha256 of the weights file the model came from, or of its weight arrays when built in memory."""
+        if self._weights_sha256 is None:
+            from kspec.metrics.protocol import sha256_of_arrays, sha256_of_file
+
+            self._weights_sha256 = (sha256_of_file(self._weights_file) if self._weights_file
+                                    else sha256_of_arrays(*self._network.get_weights()))
+        return self._weights_sha256
+
+    def protocol(self):
+        """The extractor's part of a score's `Protocol`: name, weights hash, layer, resize and image size."""
+        return {"extractor": self.name, "extractor_weights_sha256": self.weights_sha256,
+                "extractor_layer": self.feature_layer, "resize": self.resize, "image_size": self.image_size}
 
     def extract(self, images):
         """Features `(N, d)` and probabilities `(N, classes)`, float64, of an array of images."""
@@ -193,7 +220,14 @@ class InceptionExtractor(KerasExtractor):
         except Exception as error:  # Keras raises ValueError, OSError or h5py errors for a wrong file.
             raise SpecError(f"{path}: cannot load InceptionV3 weights from this file ({error})") from None
         super().__init__(network, "avg_pool", name="inception", batch_size=batch_size)
+        self._weights_file = path
         self.value_range = value_range
+
+    resize = "bilinear"
+
+    @property
+    def image_size(self):
+        return (INCEPTION_SIZE, INCEPTION_SIZE)
 
     def prepare(self, images):
         import keras

@@ -39,7 +39,6 @@ def frechet_distance(mu1, sigma1, mu2, sigma2):
 
     Example:
     >>> import numpy as np
-from scipy.linalg import lapack
     >>> round(frechet_distance(np.zeros(2), np.eye(2), np.ones(2), 4 * np.eye(2)), 6)  # 2 + (2 - 1)^2 * 2
     4.0
     """
@@ -73,11 +72,10 @@ def frechet_score(reference, generated, name="fid"):
 
     Example:
     >>> import numpy as np
-from scipy.linalg import lapack
     >>> from kspec.metrics.statistics import FeatureStatistics
     >>> x = np.random.default_rng(0).normal(size=(50, 4))
     >>> s = FeatureStatistics.from_features(x)
-    >>> frechet_score(s, s, name="fd_toy").value
+    >>> round(frechet_score(s, s, name="fd_toy").value, 9)  # a Gaussian's distance to itself, up to rounding
     0.0
     """
     if reference.extractor and generated.extractor and reference.extractor != generated.extractor:
@@ -144,31 +142,45 @@ def _symmetric_eigenvalues(matrix):
     """Eigenvalues of a symmetric matrix given by its lower triangle (Fortran order); the matrix is overwritten.
 
     The eigenvalues take most of the distance's time. LAPACK's two-stage solver (dsyevd_2stage: a blocked
-    reduction to band form, then band to tridiagonal) runs 1.5x faster at d = 2048 than the one-stage dsyevd,
-    whose tridiagonal reduction is half matrix-vector products, but scipy does not wrap it: it is called from
-    the OpenBLAS that scipy's wheels bundle when that library is present, with dsyevd as the fallback. Below
-    about d = 1000 its band-to-tridiagonal stage costs more than it saves (0.77x at d = 512), so dsyevd runs.
+    reduction to band form, then band to tridiagonal) does the reduction in matrix-matrix form, but scipy does
+    not wrap it; it is called from the OpenBLAS that scipy's wheels bundle, where present, from
+    `_TWO_STAGE_MIN_DIM` on (see there), and scipy's one-stage dsyevd runs otherwise.
     """
     dim = matrix.shape[0]
     if dim == 0:
         return np.zeros(0)
     two_stage = _two_stage_eigensolver() if dim >= _TWO_STAGE_MIN_DIM else None
-    if two_stage is not None:
-        matrix = np.require(matrix, np.float64, ["F_CONTIGUOUS", "WRITEABLE", "ALIGNED"])
-        eigenvalues = np.empty(dim)
-        info = two_stage(_COLUMN_MAJOR, b"N", b"L", dim, matrix.ctypes.data, dim, eigenvalues.ctypes.data)
-    else:
-        lwork, liwork, _ = lapack.dsyevd_lwork(dim, compute_v=0, lower=1)
-        # The wrapper's default workspace is the minimum, which forces the unblocked tridiagonal reduction and
-        # costs 1.7x more at d = 2048; the queried size allows the blocked one.
-        eigenvalues, _, info = lapack.dsyevd(matrix, compute_v=0, lower=1, lwork=int(lwork), liwork=int(liwork), overwrite_a=1)
+    return _eigenvalues_two_stage(matrix, two_stage) if two_stage is not None else _eigenvalues_one_stage(matrix)
+
+
+def _eigenvalues_one_stage(matrix):
+    lwork, liwork, _ = lapack.dsyevd_lwork(matrix.shape[0], compute_v=0, lower=1)
+    # The wrapper's default workspace is the minimum, which forces the unblocked tridiagonal reduction and
+    # costs 1.7x more at d = 2048; the queried size allows the blocked one.
+    eigenvalues, _, info = lapack.dsyevd(matrix, compute_v=0, lower=1, lwork=int(lwork), liwork=int(liwork), overwrite_a=1)
+    return _checked(eigenvalues, info)
+
+
+def _eigenvalues_two_stage(matrix, two_stage):
+    dim = matrix.shape[0]
+    matrix = np.require(matrix, np.float64, ["F_CONTIGUOUS", "WRITEABLE", "ALIGNED"])
+    eigenvalues = np.empty(dim)
+    info = two_stage(_COLUMN_MAJOR, b"N", b"L", dim, matrix.ctypes.data, dim, eigenvalues.ctypes.data)
+    return _checked(eigenvalues, info)
+
+
+def _checked(eigenvalues, info):
     if info != 0:
         raise np.linalg.LinAlgError(f"symmetric eigensolver failed (LAPACK info={info})")
     return eigenvalues
 
 
 _COLUMN_MAJOR = 102  # LAPACKE's LAPACK_COL_MAJOR
-_TWO_STAGE_MIN_DIM = 1024  # measured crossover, one OpenBLAS thread: 1.08x faster at 1024, 0.86x at 768
+# From `python benchmarks/bench_frechet.py --only-eigensolvers --cpu-time` with OPENBLAS_NUM_THREADS=1 on the
+# 2-core development VM (two runs, 9 alternating repetitions each, median of paired one-stage/two-stage CPU-time
+# ratios): the two-stage solver is slower up to d = 1536 (0.57-0.93x) and faster from d = 2048 (1.08x in both
+# runs, 1.22-1.25x at 2560-3072); at 1792 it breaks even (1.03x).
+_TWO_STAGE_MIN_DIM = 2048
 
 
 @functools.cache

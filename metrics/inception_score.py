@@ -9,8 +9,8 @@ from kspec.metrics.score import Score
 def inception_score(probs, splits=10, seed=0, name="inception_score"):
     """Inception Score of class probabilities, as originally defined, mean and spread over `splits`.
 
-    The samples are shuffled with a seeded generator, cut into `splits` contiguous parts of (nearly) equal
-    size, and in each part IS = exp(mean_x KL(p(y|x) || p(y))) with p(y) the part's mean prediction. The
+    The samples are shuffled with a seeded generator (the original code does not shuffle; it splits them in
+    the order given), cut into `splits` contiguous parts of (nearly) equal size, and in each part IS = exp(mean_x KL(p(y|x) || p(y))) with p(y) the part's mean prediction. The
     score ranges from 1 (every prediction the same) to the number of classes (confident and balanced).
 
     Args:

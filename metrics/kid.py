@@ -4,6 +4,7 @@ import numpy as np
 
 from kspec.errors import SpecError
 from kspec.metrics.score import Score
+from kspec.metrics.statistics import as_feature_array
 
 
 def polynomial_kernel(x, y):
@@ -27,9 +28,10 @@ def mmd2_unbiased(x, y):
 def kernel_inception_distance(real_features, generated_features, subsets=100, subset_size=1000, seed=0, name="kid"):
     """KID between two feature sets: mean and spread of unbiased MMD^2 over random subsets.
 
-    Each of `subsets` rounds draws min(subset_size, N) rows of each set without replacement and computes the
-    unbiased MMD^2. Unlike FID it has no bias in N, so it is the score to use for small sample counts; with
-    N <= subset_size every round uses all samples and the spread is 0.
+    Each of `subsets` rounds draws min(subset_size, N_real, N_generated) rows of each set without replacement
+    and computes the unbiased MMD^2. Unlike FID it has no bias in N, so it is the score to use for small sample
+    counts. The spread is 0 only when both sets have the same N <= subset_size (every round then uses both
+    whole); otherwise the larger set is subsampled differently in each round.
 
     Args:
         real_features: array `(n_real, d)`.
@@ -49,8 +51,8 @@ def kernel_inception_distance(real_features, generated_features, subsets=100, su
     >>> kernel_inception_distance(x, x + 1.0, subsets=10).value > 0.1
     True
     """
-    real = _features(real_features, "real_features")
-    generated = _features(generated_features, "generated_features")
+    real = as_feature_array(real_features, "real_features")
+    generated = as_feature_array(generated_features, "generated_features")
     if real.shape[1] != generated.shape[1]:
         raise SpecError(
             f"feature sets must have the same dimension. Received: {real.shape[1]} (real) and "
@@ -70,12 +72,3 @@ def kernel_inception_distance(real_features, generated_features, subsets=100, su
         y = generated[rng.choice(generated.shape[0], size, replace=False)]
         estimates[index] = mmd2_unbiased(x, y)
     return Score(name, float(estimates.mean()), std=float(estimates.std()), n=generated.shape[0], n_reference=real.shape[0])
-
-
-def _features(value, argument):
-    array = np.asarray(value, dtype=np.float64)
-    if array.ndim != 2:
-        raise SpecError(f"`{argument}` must be a 2-D array (samples, dim). Received: shape={array.shape}")
-    if not np.all(np.isfinite(array)):
-        raise SpecError(f"`{argument}` contains NaN or infinite values")
-    return array

@@ -16,6 +16,8 @@ class Score:
         std: population standard deviation over splits or subsets; `None` for the Fréchet distance.
         n: number of generated (or evaluated) samples.
         n_reference: number of reference samples, when there is a reference set.
+        protocol: the `kspec.metrics.protocol.Protocol` it was measured under (extractor, resize, counts,
+            reference), attached by the code that knows them (`evaluate`, the callbacks); None for a bare value.
 
     Example:
     >>> s = Score("fd_digits", 12.5, n=500, n_reference=1797)
@@ -28,6 +30,7 @@ class Score:
     std: float | None = None
     n: int = 0
     n_reference: int | None = None
+    protocol: object = None
 
     def __float__(self):
         return float(self.value)

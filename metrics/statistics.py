@@ -12,6 +12,21 @@ import numpy as np
 from kspec.errors import SpecError
 
 
+def as_feature_array(value, argument):
+    """`value` as a float64 `(samples, dim)` array of finite features; a `SpecError` naming `argument` otherwise.
+
+    Example:
+    >>> as_feature_array([[1, 2], [3, 4]], "features").dtype
+    dtype('float64')
+    """
+    array = np.asarray(value, dtype=np.float64)
+    if array.ndim != 2:
+        raise SpecError(f"`{argument}` must be a 2-D array (samples, dim). Received: shape={array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise SpecError(f"`{argument}` contains NaN or infinite values")
+    return array
+
+
 class FeatureStatistics:
     """Running count, mean and scatter matrix of d-dimensional features.
 
@@ -120,8 +135,12 @@ class FeatureStatistics:
             os.makedirs(directory, exist_ok=True)
         # Write next to the target and rename, so a reader never sees half a file.
         temporary = f"{path}.{os.getpid()}.tmp.npz"
-        np.savez(temporary, mu=self.mean, sigma=self.covariance, N=np.int64(self.count), extractor=self.extractor)
-        os.replace(temporary, path)
+        try:
+            np.savez(temporary, mu=self.mean, sigma=self.covariance, N=np.int64(self.count), extractor=self.extractor)
+            os.replace(temporary, path)
+        finally:
+            if os.path.exists(temporary):  # a failed write (full disk) leaves no half file behind
+                os.remove(temporary)
         return path
 
     @classmethod

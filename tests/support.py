@@ -1,6 +1,7 @@
 """Helpers shared by kspec's tests (tests/ is on pytest's pythonpath: `from support import run_cli`)."""
 
 import os
+import time
 
 import numpy as np
 from click.testing import CliRunner
@@ -10,6 +11,20 @@ SPECS_DIR = os.path.join(REPO, "specs")
 SPEC_FILES = sorted(f for f in os.listdir(SPECS_DIR) if f.endswith(".yaml"))
 
 
+def wait_until(condition, timeout, what, interval=0.02):
+    """Polls `condition()` until it is true and returns its value; fails the test after `timeout` seconds.
+
+    Tests wait on what they need (a file, a line of output, a process state), never for a fixed time, so a
+    slow moment of a shared machine makes them slower, not wrong.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)
 
 
 def run_cli(*args):

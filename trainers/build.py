@@ -2,6 +2,7 @@
 
 import difflib
 import inspect
+import re
 
 from kspec.errors import SpecError
 from kspec.registry import TRAINERS
@@ -10,7 +11,7 @@ from kspec.registry import TRAINERS
 ROLE_ALIASES = {"latent_discriminator": "discriminator"}
 
 
-def build_trainer(name, models, options=None, path="training"):
+def build_trainer(name, models, options=None, path="training", marks=None):
     """Constructs the trainer registered as `name` around `models`.
 
     Args:
@@ -18,7 +19,9 @@ def build_trainer(name, models, options=None, path="training"):
         models: dict from role to built `keras.Model` (`{"encoder": ..., "decoder": ...}`); roles the trainer
             does not use are refused, so a typo cannot silently drop a model.
         options: the trainer's constructor options from the spec (`{"beta": 4.0}`), without optimizers.
-        path: spec path of `options`, for error messages.
+        path: spec path of the `training:` section, for error messages (options are at
+            `PATH.trainer.NAME.OPTION`).
+        marks: the spec's (marked) mapping of these options, for the file position of a wrong one.
 
     Returns:
         The trainer, a `keras.Model` still to be compiled with its optimizers.
@@ -69,12 +72,24 @@ def build_trainer(name, models, options=None, path="training"):
             hint = f" (did you mean `{close[0]}`?)" if close else ""
             raise SpecError(
                 f"unknown option `{option}` for trainer `{name}`{hint}; expected one of {_listing(known)}.",
-                path=f"{path}.{option}",
+                path=f"{path}.trainer.{name}.{option}",
+                mark=_mark(marks, option),
             )
     try:
         return trainer_class(**{role: given[role] for role in roles}, **options)
     except ValueError as error:
-        raise SpecError(str(error), path=path) from None
+        # Keras-style messages name the argument ("Invalid value for argument `r1_gamma`: ..."): point at it.
+        named = re.match(r"Invalid value for argument `(\w+)`", str(error))
+        if named and named.group(1) in options:
+            raise SpecError(str(error), path=f"{path}.trainer.{name}.{named.group(1)}",
+                            mark=_mark(marks, named.group(1))) from None
+        raise SpecError(str(error), path=path, mark=_mark(marks, None)) from None
+
+
+def _mark(marks, option):
+    from kspec.builder.document import mark_of
+
+    return mark_of(marks, option) if marks is not None else None
 
 
 def _listing(names):

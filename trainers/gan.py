@@ -6,9 +6,11 @@ from keras import ops
 from kspec.registry import TRAINERS
 from kspec.trainers import gradients
 from kspec.trainers.batches import unpack_images_and_labels
-from kspec.trainers.gan_losses import get_adversarial_loss, gradient_penalty
+from kspec.trainers.diff_augment import DiffAugment, check_policy
+from kspec.trainers.gan_losses import get_adversarial_loss, gradient_penalty, r1_penalty
 from kspec.trainers.interpolation import interpolate
 from kspec.trainers.priors import get_prior
+from kspec.trainers.spectral_norm import with_spectral_normalization
 
 
 @TRAINERS.register("gan")
@@ -29,10 +31,19 @@ class GAN(keras.Model):
         ema_decay: when set (e.g. 0.999), keep an exponential moving average of the generator's weights
             (Karras et al. 2018; Yazici et al. 2019) and sample from it.
         prior: latent prior, a name or `{"name": ..., **options}` from `kspec.registry.PRIORS`.
+        r1_gamma: weight gamma of the R1 penalty `gamma / 2 * E ||grad_x D(x)||^2` on real images (Mescheder
+            et al. 2018, eq. 9); 0 turns it off. Typical values: 0.1 to 10, larger for larger images.
+        r1_interval: apply R1 every `r1_interval` discriminator steps only, multiplied by `r1_interval` (lazy
+            regularization, Karras et al. 2020 sec. 3.1, who use 16); 1 applies it at every step.
+        spectral_norm: wrap the discriminator's Dense and convolutional layers in Keras'
+            `SpectralNormalization` (Miyato et al. 2018); the wrapped model shares the original's weights.
+        diff_augment: a DiffAugment policy (Zhao et al. 2020), a list of `translation`, `cutout`, `color`,
+            applied to real and generated images wherever the discriminator sees them while training.
         seed: integer seed of the latent draws during training and of `sample`'s default draws.
         **kwargs: base `keras.Model` arguments (`name`).
 
-    Metrics: `d_loss` (discriminator loss including any penalty), `g_loss`, and `gradient_penalty` for WGAN-GP.
+    Metrics: `d_loss` (discriminator loss including any penalty), `g_loss`, `gradient_penalty` for WGAN-GP, and
+    `r1_penalty` (`E ||grad_x D(x)||^2`, averaged over the steps that computed it) when `r1_gamma` is set.
 
     Example:
     >>> import numpy as np
@@ -58,6 +69,10 @@ class GAN(keras.Model):
         num_classes=None,
         ema_decay=None,
         prior="gaussian",
+        r1_gamma=0.0,
+        r1_interval=1,
+        spectral_norm=False,
+        diff_augment=None,
         seed=None,
         **kwargs,
     ):
@@ -66,6 +81,7 @@ class GAN(keras.Model):
             raise ValueError(f"Invalid value for argument `n_critic`: expected an integer >= 1. Received: n_critic={n_critic!r}")
         if ema_decay is not None and not 0.0 < ema_decay < 1.0:
             raise ValueError(f"Invalid value for argument `ema_decay`: expected a number in (0, 1) or None. Received: ema_decay={ema_decay!r}")
+        _check_regularizers(r1_gamma, r1_interval, spectral_norm)
         expected_inputs = 1 if num_classes is None else 2
         for role, model in (("generator", generator), ("discriminator", discriminator)):
             if len(model.inputs) != expected_inputs:
@@ -74,7 +90,7 @@ class GAN(keras.Model):
                     f"Invalid value for argument `{role}`: {kind}. Received: a model with {len(model.inputs)} input(s)"
                 )
         self.generator = generator
-        self.discriminator = discriminator
+        self.discriminator = _spectrally_normalized(discriminator) if spectral_norm else discriminator
         self.adversarial_loss = get_adversarial_loss(loss, label_smoothing)
         self.n_critic = n_critic
         self.gradient_penalty_weight = float(gradient_penalty_weight)
@@ -84,10 +100,17 @@ class GAN(keras.Model):
         self.prior = get_prior(prior, self.latent_dim)
         self.seed = seed
         self.seed_generator = gradients.PerReplicaSeedGenerator(seed)
+        self.r1_gamma = float(r1_gamma)
+        self.r1_interval = r1_interval
+        self.augment = None
+        if diff_augment is not None:
+            _check_image_input(discriminator)
+            self.augment = DiffAugment(check_policy(diff_augment), seed=self.seed_generator)
         self.ema_generator = _clone_with_weights(generator) if ema_decay is not None else None
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self.gradient_penalty_tracker = keras.metrics.Mean(name="gradient_penalty")
+        self.r1_penalty_tracker = keras.metrics.Mean(name="r1_penalty")
         self.built = True
 
     def compile(self, d_optimizer, g_optimizer, **kwargs):
@@ -105,6 +128,8 @@ class GAN(keras.Model):
         trackers = [self.d_loss_tracker, self.g_loss_tracker]
         if self.adversarial_loss.uses_gradient_penalty:
             trackers.append(self.gradient_penalty_tracker)
+        if self.r1_gamma:
+            trackers.append(self.r1_penalty_tracker)
         return trackers
 
     def call(self, z, training=False):
@@ -116,7 +141,7 @@ class GAN(keras.Model):
 
         # Train the discriminator, `n_critic` times, on generated images held constant.
         for _ in range(self.n_critic):
-            d_loss, penalty = self.train_discriminator(real_images, labels)
+            d_loss, d_terms = self.train_discriminator(real_images, labels)
 
         # Train the generator through the discriminator; only generator weights move.
         g_loss = self.train_generator(batch_size, labels)
@@ -125,27 +150,26 @@ class GAN(keras.Model):
         if self.ema_generator is not None:
             self._update_ema_generator()
 
-        return self._update_metrics(d_loss, g_loss, penalty)
+        return self._update_metrics(d_loss, g_loss, d_terms)
 
     def test_step(self, data):
         real_images, labels = self._unpack(data)
         fake_images = self.generate(ops.shape(real_images)[0], labels, training=False)
-        d_loss, (_, penalty) = self.discriminator_loss(real_images, fake_images, labels, training=False)
+        d_loss, d_terms = self.discriminator_loss(real_images, fake_images, labels, training=False)
         g_loss = self.adversarial_loss.generator_loss(self._discriminate(fake_images, labels, training=False))
-        return self._update_metrics(d_loss, g_loss, penalty)
+        return self._update_metrics(d_loss, g_loss, d_terms)
 
     # -- The two phases -------------------------------------------------------------------------------------------
 
     def train_discriminator(self, real_images, labels=None):
-        """One discriminator step; returns `(d_loss, gradient_penalty)`."""
+        """One discriminator step; returns `(d_loss, terms)` (see `discriminator_loss`)."""
         # Generated outside the differentiated loss and cut from the graph: `fake.detach()` in PyTorch terms.
         fake_images = ops.stop_gradient(self.generate(ops.shape(real_images)[0], labels, training=True))
-        d_loss, (_, penalty) = gradients.minimize(
+        return gradients.minimize(
             self.d_optimizer,
             lambda: self.discriminator_loss(real_images, fake_images, labels, training=True),
             self.discriminator.trainable_weights,
         )
-        return d_loss, penalty
 
     def train_generator(self, batch_size, labels=None):
         """One generator step through the discriminator, updating generator weights only; returns `g_loss`."""
@@ -158,15 +182,19 @@ class GAN(keras.Model):
     # -- Losses -------------------------------------------------------------------------------------------------
 
     def discriminator_loss(self, real_images, fake_images, labels=None, training=True):
-        """Returns `(loss, (adversarial_loss, gradient_penalty))`; `loss` includes the weighted penalty."""
+        """Returns `(loss, terms)`: `loss` includes the weighted penalties; `terms` holds `adversarial` and, when
+        used, `gradient_penalty` (WGAN-GP), `r1_penalty` and `r1_weight` (0 on the steps lazy R1 skips)."""
         real_logits = self._discriminate(real_images, labels, training)
         fake_logits = self._discriminate(fake_images, labels, training)
-        adversarial = self.adversarial_loss.discriminator_loss(real_logits, fake_logits)
-        penalty = ops.convert_to_tensor(0.0)
+        terms = {"adversarial": self.adversarial_loss.discriminator_loss(real_logits, fake_logits)}
+        loss = terms["adversarial"] + sum(self.discriminator.losses, 0.0)
         if self.adversarial_loss.uses_gradient_penalty:
-            penalty = self._interpolates_gradient_penalty(real_images, fake_images, labels, training)
-        loss = adversarial + self.gradient_penalty_weight * penalty + sum(self.discriminator.losses, 0.0)
-        return loss, (adversarial, penalty)
+            terms["gradient_penalty"] = self._interpolates_gradient_penalty(real_images, fake_images, labels, training)
+            loss = loss + self.gradient_penalty_weight * terms["gradient_penalty"]
+        if self.r1_gamma and training:
+            terms["r1_weight"], terms["r1_penalty"] = self._lazy_r1_penalty(real_images, labels)
+            loss = loss + terms["r1_weight"] * terms["r1_penalty"]
+        return loss, terms
 
     def generator_loss(self, z, labels=None):
         """Returns `(loss, fake_logits)` for generating from `z` and scoring with the discriminator."""
@@ -182,6 +210,19 @@ class GAN(keras.Model):
         interpolates = real_images + alpha * (fake_images - real_images)
         critic = lambda images: self._discriminate(images, labels, training)  # noqa: E731
         return gradient_penalty(gradients.input_gradients(critic, interpolates))
+
+    def _lazy_r1_penalty(self, real_images, labels):
+        """`(weight, E ||grad_x D(x)||^2)` on real images: weight gamma / 2 (Mescheder et al. 2018, eq. 9), or on
+        every `r1_interval`-th discriminator step gamma / 2 * r1_interval and 0 in between (Karras et al. 2020)."""
+        real_images = ops.convert_to_tensor(real_images)
+        critic = lambda images: self._discriminate(images, labels, True)  # noqa: E731
+        penalty = lambda: r1_penalty(gradients.input_gradients(critic, real_images))  # noqa: E731
+        if self.r1_interval == 1:
+            return ops.convert_to_tensor(self.r1_gamma / 2), penalty()
+        due = ops.equal(self.d_optimizer.iterations % self.r1_interval, 0)
+        # `cond` runs the double backward pass only on the steps that use it.
+        value = ops.cond(due, penalty, lambda: ops.zeros((), dtype=real_images.dtype))
+        return ops.where(due, self.r1_gamma / 2 * self.r1_interval, 0.0), value
 
     # -- Generating ---------------------------------------------------------------------------------------------
 
@@ -231,6 +272,10 @@ class GAN(keras.Model):
         return generator([z, _as_model_labels(labels, generator, self.num_classes)], training=training)
 
     def _discriminate(self, images, labels, training):
+        """The discriminator's logits; while training, of images passed through the DiffAugment policy, so real
+        and generated images are transformed alike in both phases (Zhao et al. 2020)."""
+        if training and self.augment is not None:
+            images = self.augment(images)
         if labels is None:
             return self.discriminator(images, training=training)
         labels = _as_model_labels(labels, self.discriminator, self.num_classes)
@@ -244,12 +289,19 @@ class GAN(keras.Model):
             else:
                 average.assign(current)
 
-    def _update_metrics(self, d_loss, g_loss, penalty):
+    def _update_metrics(self, d_loss, g_loss, d_terms):
         self.d_loss_tracker.update_state(d_loss)
         self.g_loss_tracker.update_state(g_loss)
-        if self.adversarial_loss.uses_gradient_penalty:
-            self.gradient_penalty_tracker.update_state(penalty)
-        return {m.name: m.result() for m in self.metrics}
+        if "gradient_penalty" in d_terms:
+            self.gradient_penalty_tracker.update_state(d_terms["gradient_penalty"])
+        if "r1_penalty" in d_terms:
+            # Steps that lazy R1 skips have weight 0 and do not count in the average.
+            applied = ops.cast(d_terms["r1_weight"] > 0, "float32")
+            self.r1_penalty_tracker.update_state(d_terms["r1_penalty"], sample_weight=applied)
+        logs = {m.name: m.result() for m in self.metrics}
+        if "r1_penalty" not in d_terms:
+            logs.pop("r1_penalty", None)  # validation does not compute R1: no `val_r1_penalty` of 0
+        return logs
 
 
 def _as_model_labels(labels, model, num_classes):
@@ -263,6 +315,38 @@ def _as_model_labels(labels, model, num_classes):
     if len(label_shape) == 2 and len(labels.shape) == 1:
         return ops.expand_dims(labels, -1)
     return labels
+
+
+def _check_regularizers(r1_gamma, r1_interval, spectral_norm):
+    if isinstance(r1_gamma, bool) or not isinstance(r1_gamma, (int, float)) or not r1_gamma >= 0:
+        raise ValueError(f"Invalid value for argument `r1_gamma`: expected a number >= 0 (0 turns R1 off). "
+                         f"Received: r1_gamma={r1_gamma!r}")
+    if isinstance(r1_interval, bool) or not isinstance(r1_interval, int) or r1_interval < 1:
+        raise ValueError(f"Invalid value for argument `r1_interval`: expected an integer >= 1. "
+                         f"Received: r1_interval={r1_interval!r}")
+    if not isinstance(spectral_norm, bool):
+        raise ValueError(f"Invalid value for argument `spectral_norm`: expected true or false. "
+                         f"Received: spectral_norm={spectral_norm!r}")
+
+
+def _spectrally_normalized(discriminator):
+    normalized, count = with_spectral_normalization(discriminator)
+    if count == 0:
+        kinds = sorted({type(layer).__name__ for layer in discriminator.layers if layer.weights}) or ["none"]
+        raise ValueError(
+            "Invalid value for argument `spectral_norm`: the discriminator has no Dense or convolutional layer whose "
+            f"kernel could be normalized (layers with weights: {', '.join(kinds)}). Received: spectral_norm=True"
+        )
+    return normalized
+
+
+def _check_image_input(discriminator):
+    shape = discriminator.inputs[0].shape
+    if len(shape) != 4 or None in shape[1:3]:
+        raise ValueError(
+            "Invalid value for argument `diff_augment`: DiffAugment transforms images, so the discriminator's first "
+            f"input must be (height, width, channels) with a known size. Received: input shape {tuple(shape[1:])}"
+        )
 
 
 def _clone_with_weights(model):

@@ -191,6 +191,24 @@ def gradient_penalty(input_gradients):
     return ops.mean(ops.square(norms - 1.0))
 
 
+def r1_penalty(input_gradients):
+    """The R1 penalty's expectation `mean(||grad||_2^2)` (Mescheder et al. 2018, eq. 9, without gamma / 2).
+
+    Args:
+        input_gradients: gradients of the discriminator's output with respect to its real input images,
+            shape `(batch, ...)`.
+
+    Returns:
+        A scalar: the squared gradient norm of each example, averaged over the batch.
+
+    Example:
+    >>> float(r1_penalty(keras.ops.convert_to_tensor([[3.0, 4.0], [0.0, 1.0]])))  # squared norms 25 and 1
+    13.0
+    """
+    batch = ops.shape(input_gradients)[0]
+    return ops.mean(ops.sum(ops.square(ops.reshape(input_gradients, (batch, -1))), axis=1))
+
+
 def get_adversarial_loss(loss, label_smoothing=0.0):
     """Returns an `AdversarialLoss` from a registered name (`"hinge"`) or passes an instance through.
 
@@ -242,6 +260,7 @@ __all__ = [
     "HingeLoss",
     "LeastSquaresLoss",
     "gradient_penalty",
+    "r1_penalty",
     "get_adversarial_loss",
     "adversarial_loss_names",
 ]

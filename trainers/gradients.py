@@ -1,9 +1,10 @@
 """The backend-specific part of kspec's trainers: every gradient they take is taken here, with TensorFlow.
 
-The trainers' `train_step`s describe their phases with backend-neutral `keras.ops` and call `minimize` and
-`input_gradients` for the two things Keras 3 has no backend-neutral API for: differentiating a custom loss
-with respect to chosen variables, and differentiating a network's output with respect to its input (for the
-WGAN-GP penalty). Supporting JAX or PyTorch means writing those two functions for that backend.
+The trainers' `train_step`s describe their phases with backend-neutral `keras.ops` and call `minimize` (or
+`minimize_jointly` for several optimizers on one forward pass) and `input_gradients` for the two things Keras 3
+has no backend-neutral API for: differentiating a custom loss with respect to chosen variables, and
+differentiating a network's output with respect to its input (for the WGAN-GP penalty). Supporting JAX or
+PyTorch means writing these functions for that backend.
 
 Under `tf.distribute` each replica sees a slice of the global batch and the optimizer sums the replicas'
 gradients, so the loss is divided by the number of replicas before differentiation (as Keras' own
@@ -56,6 +57,40 @@ def minimize(optimizer, compute_loss, variables):
     gradients = tape.gradient(scaled_loss, variables)
     optimizer.apply_gradients(zip(gradients, variables))
     return loss, extras
+
+
+def minimize_jointly(compute_losses, steps):
+    """One forward pass, then one optimizer step per loss, each on its own variables (simultaneous updates).
+
+    Every gradient is taken before any variable changes, so each step sees the other players' weights from
+    before this step. A generator and a discriminator that share one forward pass this way (the TensorFlow
+    pix2pix tutorial's two tapes) need one discriminator pass on the generated images instead of two.
+
+    Args:
+        compute_losses: a function of no arguments returning `(losses, extras)`: a tuple of scalars, one per
+            step, and any structure of tensors to hand back for the metrics.
+        steps: one `(optimizer, variables)` per loss, in the order of `losses`: loss `i` is differentiated
+            with respect to `variables` of step `i` only, and nothing else changes.
+
+    Returns:
+        `(losses, extras)` as computed before the updates.
+
+    Example:
+    >>> u, v = keras.Variable(1.0), keras.Variable(2.0)
+    >>> losses, _ = minimize_jointly(lambda: ((u * v, -u * v), ()),
+    ...                              [(keras.optimizers.SGD(0.5), [u]), (keras.optimizers.SGD(0.5), [v])])
+    >>> float(u), float(v)  # d/du (u v) = v = 2 and d/dv (-u v) = -u = -1, both at the old values
+    (0.0, 2.5)
+    """
+    _require_tensorflow()
+    with tf.GradientTape(persistent=True) as tape:
+        losses, extras = compute_losses()
+        scaled = [loss / tf.cast(_replica_count(), loss.dtype) for loss in losses]
+    gradients = [tape.gradient(loss, variables) for loss, (_, variables) in zip(scaled, steps)]
+    del tape
+    for grads, (optimizer, variables) in zip(gradients, steps):
+        optimizer.apply_gradients(zip(grads, variables))
+    return losses, extras
 
 
 def input_gradients(function, inputs):

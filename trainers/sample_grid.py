@@ -72,7 +72,8 @@ def write_png(grid, path):
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     image = Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid)
-    descriptor, temporary = tempfile.mkstemp(suffix=".png.tmp", dir=directory)
+    # `.tmp-` like every temporary file of kspec: a resumed run deletes the ones a kill left behind.
+    descriptor, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=".png", dir=directory)
     try:
         with os.fdopen(descriptor, "wb") as file:
             image.save(file, format="PNG")
@@ -84,7 +85,7 @@ def write_png(grid, path):
 
 
 class SampleGrid(keras.callbacks.Callback):
-    """After every `every` epochs, writes `samples_<epoch>.png` from the trainer's `sample(n, seed)`.
+    """After every `every` epochs, and after the last one, writes `samples_<epoch>.png` from `sample(n, seed)`.
 
     The same seed every epoch shows the same latents, so successive grids show training progress. With
     `images`, and a trainer that has `reconstruct` (VAE, AAE), also writes `reconstructions_<epoch>.png`:
@@ -117,18 +118,34 @@ class SampleGrid(keras.callbacks.Callback):
         self.value_range = value_range
         self.every = every
         self._writer = None
+        self._unwritten = None  # the last finished epoch, while its grid is not written
 
     def on_epoch_end(self, epoch, logs=None):
-        if (epoch + 1) % self.every:
-            return
+        self._unwritten = epoch
+        if (epoch + 1) % self.every == 0:
+            self._write(epoch)
+
+    def on_train_end(self, logs=None):
+        # A run whose epoch count is no multiple of `every` still ends with a grid of its final model, unless
+        # training stopped on a non-finite loss (its weights are no longer finite): there is no model to show.
+        if self._unwritten is not None and all(np.isfinite(w).all() for w in self.model.get_weights()):
+            self._write(self._unwritten)
+
+    def _write(self, epoch):
+        self._unwritten = None
         number = epoch + 1
-        grids = {"samples": image_grid(self.model.sample(self.num_samples, seed=self.seed), value_range=self.value_range)}
-        if self.images is not None and hasattr(self.model, "reconstruct"):
-            grids["reconstructions"] = self._reconstruction_grid()
+        grids = self.grids()
         for name, grid in grids.items():
             write_png(grid, os.path.join(self.directory, f"{name}_{number:04d}.png"))
         if self.log_dir:
             self._write_summaries(grids, number)
+
+    def grids(self):
+        """The images to write this epoch, by file name prefix."""
+        grids = {"samples": image_grid(self.model.sample(self.num_samples, seed=self.seed), value_range=self.value_range)}
+        if self.images is not None and hasattr(self.model, "reconstruct"):
+            grids["reconstructions"] = self._reconstruction_grid()
+        return grids
 
     def _reconstruction_grid(self):
         originals = self.images

@@ -1,8 +1,10 @@
 """Generative metrics of runs: callbacks from `training.evaluation`, `kspec evaluate`, `kspec stats`.
 
 The extractor is a classifier trained by kspec (a run directory and a layer: scores `fd_<name>`, `is_<name>`,
-`kid_<name>`, fully offline) or Keras' InceptionV3 with weights from a local file (scores `fid`,
-`inception_score`, `kid`; not comparable with published FIDs, see docs/metrics.md).
+`kid_<name>`, `precision_<name>`, ..., fully offline) or Keras' InceptionV3 with weights from a local file (scores
+`fid`, `inception_score`, `kid`, `precision`, ...; not comparable with published FIDs, see docs/metrics.md).
+
+Every score carries its protocol (`kspec.metrics.protocol`); runs write them to `RUN/scores.json`.
 """
 
 import os
@@ -13,15 +15,15 @@ from kspec import builder
 from kspec.errors import SpecError
 
 DEFAULT_METRICS = ("fid",)
-_RANGES = {"unit": (0.0, 1.0), "symmetric": (-1.0, 1.0)}
+SCORES_FILE = "scores.json"
+REFERENCE_SPLITS = ("train", "validation")
 
 
 def data_value_range(spec):
     """Pixel range of a spec's normalized data, e.g. (0, 1) for `unit`; None when not an image range."""
     from kspec.data import load_arrays
 
-    method = load_arrays(spec.data, seed=0).info.normalization.method
-    return _RANGES.get(method)
+    return load_arrays(spec.data, seed=0).info.normalization.output_range
 
 
 def rescale(images, source, target):
@@ -74,8 +76,9 @@ def make_extractor(options):
 class _SharedPass:
     """Lets several metric callbacks of one epoch share one draw of samples and one pass of the extractor.
 
-    The FID and IS callbacks each ask for `num_samples` images and their features; without sharing, an epoch
-    that reports both pays twice. The cache is cleared at each epoch start by `reset_callback`.
+    The FID, IS, KID and k-NN callbacks each ask for `num_samples` images and their features or probabilities;
+    without sharing, an epoch that reports several pays for each. The cache is cleared at each epoch start by
+    `reset_callback`.
     """
 
     def __init__(self, extractor, sample):
@@ -98,8 +101,21 @@ class _SharedPass:
             self._extracted = (images, self.extractor.extract(images))
         return self._extracted[1]
 
-    def __getattr__(self, name):  # everything else (iterate, features, probabilities) as the extractor
-        return getattr(self.extractor, name)
+    def features(self, images):
+        return self.extract(images)[0]
+
+    def probabilities(self, images):
+        return self.extract(images)[1]
+
+    def iterate(self, data):  # the real data's pass, once per run: not shared
+        return self.extractor.iterate(data)
+
+    @property
+    def weights_sha256(self):
+        return self.extractor.weights_sha256
+
+    def protocol(self):
+        return self.extractor.protocol()
 
     def reset_callback(self):
         import keras
@@ -113,40 +129,73 @@ class _SharedPass:
         return ClearSharedPass()
 
 
-def metric_callbacks(spec, evaluation, trainer, real_images, value_range):
-    """The FID / IS / KID callbacks asked for in `training.evaluation`, scoring `trainer.sample`."""
+def metric_callbacks(spec, evaluation, trainer, real_images, value_range, run=None):
+    """The metric callbacks asked for in `training.evaluation`, scoring `trainer.sample`, and (with `run`) the
+    `ScoreFile` callback that writes their scores and protocols to `RUN/scores.json`."""
     import kspec.metrics  # noqa: F401  (registers the metrics)
+    from kspec.metrics.callbacks import ScoreFile
     from kspec.registry import METRICS
+    from kspec.training.run_directory import spec_hash
 
     ranged = make_extractor(evaluation.get("extractor"))
     real = ranged.adapt(real_images, value_range)
     shared = _SharedPass(ranged.extractor, lambda n, seed: ranged.adapt(trainer.sample(n, seed=seed), value_range))
 
-    callbacks = [shared.reset_callback()]
     common = {"sample_fn": shared.sample_fn, "extractor": shared, "every": evaluation.get("every", 1),
-              "num_samples": evaluation.get("samples", 1000)}
+              "num_samples": evaluation.get("samples", 1000), "spec_sha256": spec_hash(spec.document)}
+    metrics = []
     for metric in evaluation.get("metrics", DEFAULT_METRICS):
         if metric == "inception_score":
-            callbacks.append(METRICS.get(metric)(**common))
+            metrics.append(METRICS.get(metric)(**common))
         else:
-            callbacks.append(METRICS.get(metric)(real_data=real, **common))
-    return callbacks
+            metrics.append(METRICS.get(metric)(real_data=real, **common))
+    scores = [ScoreFile(os.path.join(run.path, SCORES_FILE), metrics)] if run is not None else []
+    return [shared.reset_callback(), *metrics, *scores]
 
 
-def evaluate_run(run_dir, metrics=DEFAULT_METRICS, samples=1000, extractor=None, seed=0, checkpoint="last"):
-    """Scores a generative run's samples against its data: returns `{label: Score}`."""
+def evaluate_run(run_dir, metrics=DEFAULT_METRICS, samples=1000, extractor=None, seed=0, checkpoint="last",
+                 reference="train", k=3):
+    """Scores a generative run's samples against its data: returns `{label: Score}`, each with its protocol.
+
+    Args:
+        run_dir: the run directory.
+        metrics: names from `kspec.metrics.evaluation.METRIC_NAMES`.
+        samples: generated images scored.
+        extractor: extractor options (`{run, layer, name}` or `{inception: FILE}`); default the spec's
+            `training.evaluation.extractor`.
+        seed: seed of the latent draw and of the metrics' randomness.
+        checkpoint: `last` or `best`.
+        reference: the part of the run's data scored against: `train`, or `validation` (held out from training).
+        k: neighbourhood size of precision, recall, density and coverage.
+    """
     from kspec.data import load_arrays
     from kspec.metrics.evaluation import evaluate
-    from kspec.training.generative import load_trained
+    from kspec.training.run_directory import RunDirectory
+    from kspec.training.trainer_from_spec import load_trained
 
+    if reference not in REFERENCE_SPLITS:
+        raise SpecError(f"expected one of {', '.join(REFERENCE_SPLITS)}. Received: {reference!r}", path="--reference")
     trainer, _, spec, config = load_trained(run_dir, checkpoint)
     options = extractor or (config.evaluation or {}).get("extractor")
     ranged = make_extractor(options)
     arrays = load_arrays(spec.data, seed=config.seed)
-    value_range = _RANGES.get(arrays.info.normalization.method)
-    real = ranged.adapt(arrays.train.inputs, value_range)
+    part = arrays.train if reference == "train" else arrays.validation
+    if part is None:
+        raise SpecError(f"{run_dir} has no validation split to score against (its `data.validation_split` is 0)",
+                        path="--reference")
+    value_range = arrays.info.normalization.output_range
+    real = ranged.adapt(part.inputs, value_range)
     generated = ranged.adapt(trainer.sample(samples, seed=seed), value_range)
-    return evaluate(generated, ranged.extractor, real=real, metrics=tuple(metrics), seed=seed)
+    spec_sha256 = RunDirectory.open(run_dir).record().get("spec_hash")
+    return evaluate(generated, ranged.extractor, real=real, metrics=tuple(metrics), seed=seed,
+                    k=k, spec_sha256=spec_sha256)
+
+
+def write_scores(scores, output, **where):
+    """Writes `{label: Score}` with their protocols to the JSON side file `output` (see `kspec.metrics.protocol`)."""
+    from kspec.metrics.protocol import score_record, write_score_file
+
+    return write_score_file(output, [score_record(score, **where) for score in scores.values()])
 
 
 def dataset_statistics(spec_path, extractor, output):
@@ -159,7 +208,7 @@ def dataset_statistics(spec_path, extractor, output):
         raise SpecError("the spec has no `data:` section", path="data")
     ranged = make_extractor(extractor)
     arrays = load_arrays(spec.data, seed=0)
-    images = ranged.adapt(arrays.train.inputs, _RANGES.get(arrays.info.normalization.method))
+    images = ranged.adapt(arrays.train.inputs, arrays.info.normalization.output_range)
     statistics = feature_statistics(images, ranged.extractor)
     statistics.save(output)
     return statistics

@@ -3,14 +3,15 @@
 import numpy as np
 
 from kspec.errors import SpecError
-from kspec.training.generative import load_trained
+from kspec.training.trainer_from_spec import load_trained
 
 
 def sample_grid(run_dir, count, output, *, seed=0, checkpoint="last"):
     """Writes a grid of `count` generated images to `output` (PNG); the same seed gives the same grid."""
     from kspec.trainers.sample_grid import image_grid, write_png
 
-    trainer = load_trained(run_dir, checkpoint)[0]
+    trainer, _, _, config = load_trained(run_dir, checkpoint)
+    _check_samples(trainer, config)
     write_png(image_grid(trainer.sample(count, seed=seed)), output)
     return output
 
@@ -25,6 +26,7 @@ def interpolation_grid(run_dir, steps, output, *, seed=0, from_data=False, check
     from kspec.trainers.sample_grid import image_grid, write_png
 
     trainer, _, spec, config = load_trained(run_dir, checkpoint)
+    _check_samples(trainer, config)
     if from_data:
         if not hasattr(trainer, "encode"):
             raise SpecError(f"a `{config.trainer}` run has no encoder; drop --from-data", path="--from-data")
@@ -38,3 +40,9 @@ def interpolation_grid(run_dir, steps, output, *, seed=0, from_data=False, check
     images = trainer.interpolate(z0, z1, steps=steps)
     write_png(image_grid(images, columns=steps), output)
     return output
+
+
+def _check_samples(trainer, config):
+    if not hasattr(trainer, "sample"):  # the translation trainers map images to images, from no latent
+        raise SpecError(f"a `{config.trainer}` run translates images and draws no samples; use kspec translate",
+                        path="RUN_DIR")

@@ -4,7 +4,6 @@
 refuse other kinds of runs the same way.
 """
 
-import os
 from dataclasses import dataclass
 
 from kspec import builder
@@ -51,7 +50,7 @@ def checkpoint_path(run, which="best"):
     Raises:
         SpecError: when no epoch finished.
     """
-    from kspec.training.checkpoints import read_state
+    from kspec.training.checkpoints import committed_checkpoint, read_state
     from kspec.training.supervised import best_checkpoint
 
     if which not in CHECKPOINTS:
@@ -60,7 +59,7 @@ def checkpoint_path(run, which="best"):
     state = read_state(run)
     if state is None:
         raise SpecError(f"{run.path} has no finished epoch; train it first", path="RUN_DIR")
-    return best_checkpoint(run) if which == "best" else os.path.join(run.checkpoint_dir, state["checkpoint"])
+    return best_checkpoint(run) if which == "best" else committed_checkpoint(run, state)
 
 
 def open_run(run_dir):
@@ -91,11 +90,9 @@ def load_supervised(run_dir, checkpoint="best", *, command):
     Raises:
         SpecError: for a directory that is not a run, a generative run, or a run without a finished epoch.
     """
-    import keras
-
-    import kspec.layers  # noqa: F401  (registers kspec's layers for loading)
+    from kspec.training.checkpoints import load_keras_model
 
     run, spec, config = open_run(run_dir)
     require_supervised(run, config, command)
     path = checkpoint_path(run, checkpoint)
-    return SupervisedRun(run, spec, config, keras.saving.load_model(path), path)
+    return SupervisedRun(run, spec, config, load_keras_model(path), path)

@@ -18,25 +18,34 @@ def train(spec_path=None, *, overrides=(), allow_imports=(), out=None, resume=No
         verbose: Keras' fit verbosity ("auto" shows a progress bar, 0 nothing).
         callbacks: extra Keras callbacks, called after the run's own at each epoch end, so the epoch is
             already committed (metrics.csv, checkpoint) when they see it; `kspec tune` prunes trials this way.
+
+    The run directory is locked for the whole call (see `kspec.training.run_directory`).
     """
-    if resume is not None:
-        if overrides:
-            raise SpecError("a resumed run keeps its own spec; drop --set (or start a new run)", path="--set")
-        run = RunDirectory.open(resume)
-        spec = builder.load_spec(run.spec_file, allow_imports=allow_imports)
-    else:
-        if spec_path is None:
-            raise SpecError("give a SPEC to train, or --resume RUN_DIR", path="SPEC")
-        run = None
-        spec = builder.load_spec(spec_path, overrides, allow_imports)
-    if spec.data is None:
-        raise SpecError("the spec has no `data:` section saying what to train on", path="data")
-    config = TrainingConfig.from_spec(spec)
-    if config.trainer == "supervised":
-        from kspec.training.supervised import train as train_with
-    else:
-        from kspec.training.generative import train as train_with
-    return train_with(spec, out=out, resume=run, verbose=verbose, callbacks=callbacks)
+    run = None
+    try:
+        if resume is not None:
+            if overrides:
+                raise SpecError("a resumed run keeps its own spec; drop --set (or start a new run)", path="--set")
+            # Locked before anything is read: a second `--resume` of a live run is refused at once.
+            run = RunDirectory.open_for_training(resume)
+            spec = builder.load_spec(run.spec_file, allow_imports=allow_imports)
+        else:
+            if spec_path is None:
+                raise SpecError("give a SPEC to train, or --resume RUN_DIR", path="SPEC")
+            spec = builder.load_spec(spec_path, overrides, allow_imports)
+            # Created only after the data checks; an --out that exists already is locked now.
+            run = RunDirectory.reserve(spec, out)
+        if spec.data is None:
+            raise SpecError("the spec has no `data:` section saying what to train on", path="data")
+        config = TrainingConfig.from_spec(spec)
+        if config.trainer == "supervised":
+            from kspec.training.supervised import train as train_with
+        else:
+            from kspec.training.generative import train as train_with
+        return train_with(spec, run, resume=resume is not None, verbose=verbose, callbacks=callbacks)
+    finally:
+        if run is not None:
+            run.release()
 
 
 def resume_progress(run_dir):

@@ -1,7 +1,8 @@
 """Property-based: mutated reference specs either build or fail with kspec's own error, never anything else.
 
-CI runs a few examples; a large run is `KSPEC_FUZZ_EXAMPLES=10000 python -m pytest tests/builder/test_fuzz.py`,
-and the long `--set` campaign is `benchmarks/fuzz_specs.py --cases 100000` (its grammar is the one tested here).
+CI runs a few reproducible examples (the `ci` Hypothesis profile of tests/conftest.py); a large run is
+`KSPEC_HYPOTHESIS_PROFILE=long python -m pytest tests/builder/test_fuzz.py` (or `KSPEC_FUZZ_EXAMPLES=N`), and
+the long `--set` campaign is `benchmarks/fuzz_specs.py --cases 100000` (its grammar is the one tested here).
 """
 
 import importlib.util
@@ -16,7 +17,7 @@ from support import REPO, SPEC_FILES, SPECS_DIR
 from kspec import builder
 from kspec.errors import SpecError
 
-EXAMPLES = int(os.environ.get("KSPEC_FUZZ_EXAMPLES", "40"))
+EXAMPLES = int(os.environ.get("KSPEC_FUZZ_EXAMPLES", settings.default.max_examples))
 BUILD = os.environ.get("KSPEC_FUZZ_BUILD", "1") == "1"
 TEXTS = {name: open(os.path.join(SPECS_DIR, name)).read() for name in SPEC_FILES}
 OTHER_VALUES = st.one_of(
@@ -71,7 +72,7 @@ def mutated_specs(draw):
     return yaml.safe_dump(document, sort_keys=False)
 
 
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=EXAMPLES, suppress_health_check=list(HealthCheck))
 @given(text=mutated_specs())
 def test_mutated_spec_builds_or_fails_with_spec_error(text, tmp_path_factory):
     path = tmp_path_factory.mktemp("fuzz") / "spec.yaml"

@@ -12,6 +12,14 @@ from kspec import builder
 
 # Random layers get a seed so that the original and the reloaded model draw the same noise.
 SEEDS = {name: ["models.encoder.layers[z].sampling.seed=7"] for name in ("vae.yaml", "vae_with_fid.yaml")}
+# Specs that build a published architecture with these overrides (their defaults are smaller, to train on a CPU),
+# and its parameter counts: keras-io's CycleGAN and TensorFlow's pix2pix tutorial.
+PUBLISHED_SIZE = ["params.image_size=256", "params.channels=3"]
+PUBLISHED = {
+    "cyclegan.yaml": {"generator_ab": 11383427, "generator_ba": 11383427, "discriminator_a": 2765633,
+                      "discriminator_b": 2765633},
+    "pix2pix.yaml": {"generator": 54425859, "discriminator": 2770433},
+}
 
 
 @pytest.mark.parametrize("spec_file", SPEC_FILES)
@@ -25,6 +33,12 @@ def test_reference_spec_builds_with_metadata_parameter_counts(spec_file, tmp_pat
     assert {name: model.count_params() for name, model in models.items()} == expected
     for model in models.values():
         assert_model_roundtrip(model, str(tmp_path))
+
+
+@pytest.mark.parametrize("spec_file", sorted(PUBLISHED))
+def test_translation_spec_builds_the_published_architecture_at_its_size(spec_file):
+    spec = builder.load_spec(os.path.join(SPECS_DIR, spec_file), overrides=PUBLISHED_SIZE)
+    assert {name: model.count_params() for name, model in builder.build(spec).items()} == PUBLISHED[spec_file]
 
 
 def test_vae_spec_matches_keras_mnist_vae_written_by_hand():

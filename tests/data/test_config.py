@@ -9,13 +9,13 @@ from kspec.errors import SpecError
 
 @pytest.mark.parametrize("config, message", [
     ({"source": "digit"},
-     "data.source: unknown data source `digit` (did you mean `digits`?); known sources: cifar10, csv, digits, "
+     "data.source: unknown data source `digit` (did you mean `digits`?); known sources: cifar10, csv, digit_domains, digits, "
      "fashion_mnist, image_directory, mnist, npz, ring, shapes, sine_series"),
     ({"sorce": "digits"},
      "data.sorce: unknown field `sorce` (did you mean `source`?); `data:` takes `source`, `args`, "
      "`validation_split`, `normalize`, `batch_size`, `shuffle`, `seed`, `drop_remainder`"),
     ({"args": {}},
-     "data: `source:` is required: the name of a data source, one of cifar10, csv, digits, fashion_mnist, "
+     "data: `source:` is required: the name of a data source, one of cifar10, csv, digit_domains, digits, fashion_mnist, "
      "image_directory, mnist, npz, ring, shapes, sine_series"),
     ({"source": "digits", "validation_split": 1},
      "data.validation_split: expected a number in [0, 1). Received: validation_split=1"),

@@ -79,5 +79,10 @@ def test_cifar_batch_that_would_run_code_is_refused(keras_home):
     os.makedirs(folder)
     with open(folder / "data_batch_1", "wb") as handle:
         pickle.dump({b"data": os.getcwd}, handle)
-    with pytest.raises(pickle.UnpicklingError):
+    with pytest.raises(SpecError) as caught:
         load_arrays({"source": "cifar10"})
+    path = folder / "data_batch_1"
+    assert str(caught.value) == (
+        f"data.source: cannot read Keras dataset `cifar10`: {path} is not a CIFAR-10 batch (refusing to load "
+        f"posix.getcwd from a CIFAR batch file). The cached file {path} is damaged: delete it and copy it again "
+        "from a machine where `keras.datasets.cifar10.load_data()` has run")

@@ -65,4 +65,5 @@ def test_file_that_is_not_npz_is_refused(tmp_path):
     path.write_text("not numpy")
     with pytest.raises(SpecError) as caught:
         load_arrays({"source": "npz", "args": {"path": str(path)}})
-    assert str(caught.value).startswith(f"data.args.path: expected a .npz file written by numpy.savez. Received: path='{path}'")
+    assert str(caught.value) == (f"data.args.path: {path} is not an .npz file (a zip archive written by numpy.savez): "
+                                 "File is not a zip file")

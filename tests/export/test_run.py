@@ -22,13 +22,9 @@ np.save(sys.argv[3], out["class_probabilities"].numpy())
 
 
 @pytest.fixture(scope="module")
-def cnn_run(tmp_path_factory):
-    """specs/cnn_classifier.yaml (with dropout) trained for one epoch on 200 digits."""
-    run = tmp_path_factory.mktemp("runs") / "cnn"
-    trained = run_cli("train", os.path.join(SPECS_DIR, "cnn_classifier.yaml"), "--out", run,
-                      "--set", "data.args.limit=200", "--set", "training.epochs=1")
-    assert trained.exit_code == 0, trained.output
-    return run
+def cnn_run(trained_run):
+    """specs/cnn_classifier.yaml (with dropout) trained for one epoch on 300 digits, shared by the session."""
+    return trained_run("cnn_classifier")
 
 
 def test_export_of_a_trained_run_serves_the_best_checkpoint_in_plain_tensorflow(cnn_run, tmp_path):

@@ -62,10 +62,71 @@ def test_callbacks_log_labelled_scores_seen_by_csv_logger_and_checkpoint(tmp_pat
     assert float(rows[1]["is_toy"]) == pytest.approx(inception.scores[1][1].value)
     assert len(history.history["fd_toy"]) == 3
     assert checkpoint_path.is_file()
-    # Real statistics were computed once and cached on disk under data id + extractor name.
-    assert sorted(p.name for p in tmp_path.glob("toy-real-*")) == ["toy-real-toy-features.npz", "toy-real-toy-statistics.npz"]
+    # Real statistics were computed once and cached on disk under data id, extractor name and weights hash.
+    weights = toy_extractor.weights_sha256[:12]
+    assert sorted(p.name for p in tmp_path.glob("toy-real-*")) == [
+        f"toy-real-toy-{weights}-features.npz", f"toy-real-toy-{weights}-statistics.npz"]
     score = fid.scores[0][1]
     assert (score.name, score.n, score.n_reference) == ("fd_toy", 24, 40)
+
+
+def test_scores_carry_their_protocol_into_the_score_file(tmp_path, toy_extractor):
+    import json
+
+    import keras
+
+    from kspec.metrics.callbacks import FID, KID, Coverage, InceptionScore, Precision, Recall, ScoreFile
+    from kspec.metrics.evaluation import reference_sha256
+
+    real = np.random.default_rng(0).uniform(size=(40, 6, 6, 1)).astype("float32")
+    toy = toy_generator()
+    common = dict(sample_fn=sampler(toy), extractor=toy_extractor, num_samples=24, spec_sha256="5" * 64)
+    with_real = dict(real_data=real, data_id="toy-real", cache_dir=tmp_path, **common)
+    metrics = [FID(every=2, **with_real), KID(subsets=5, subset_size=16, **with_real), InceptionScore(splits=4, **common),
+               Precision(k=2, **with_real), Recall(**with_real), Coverage(**with_real)]
+    path = tmp_path / "run" / "scores.json"
+    csv_path = tmp_path / "log.csv"
+    callbacks = [*metrics, ScoreFile(path, metrics), keras.callbacks.CSVLogger(str(csv_path))]
+    toy.fit(np.zeros((8, 3), "float32"), np.full((8, 6, 6, 1), 0.5, "float32"), epochs=3, batch_size=4, verbose=0,
+            callbacks=callbacks)
+
+    records = json.loads(path.read_text())["scores"]
+    assert [(r["epoch"], r["name"]) for r in records if r["epoch"] == 2] == [
+        (2, "coverage_toy"), (2, "is_toy"), (2, "kid_toy"), (2, "precision_toy"), (2, "recall_toy")]  # FID: every 2
+    fid = next(r for r in records if r["name"] == "fd_toy")
+    assert fid["protocol"] == {
+        "extractor": "toy", "extractor_weights_sha256": toy_extractor.weights_sha256, "extractor_layer": "embedding",
+        "resize": "none", "image_size": [6, 6], "n_generated": 24, "n_reference": 40,
+        "reference_sha256": reference_sha256(real), "options": {}, "spec_sha256": "5" * 64}
+    by_name = {r["name"]: r for r in records if r["epoch"] == 2}
+    assert by_name["kid_toy"]["protocol"]["options"] == {"subsets": 5, "subset_size": 16}
+    assert by_name["precision_toy"]["protocol"]["options"] == {"k": 2}
+    assert by_name["is_toy"]["protocol"]["n_reference"] is None and by_name["is_toy"]["protocol"]["reference_sha256"] is None
+    # The CSV stays numeric; its columns are the scores' names in the side file.
+    rows = list(csv.DictReader(csv_path.open()))
+    assert float(rows[2]["precision_toy"]) == by_name["precision_toy"]["value"]
+    assert 0.0 <= by_name["coverage_toy"]["value"] <= 1.0
+
+
+def test_score_file_replaces_the_records_of_an_epoch_scored_again(tmp_path, toy_extractor):
+    import json
+
+    from kspec.metrics.callbacks import InceptionScore, ScoreFile
+
+    path = tmp_path / "scores.json"
+    metric = InceptionScore(sampler(toy_generator()), toy_extractor, num_samples=8, splits=2)
+    first = ScoreFile(path, [metric])
+    for epoch in (0, 1):
+        metric.on_epoch_end(epoch, {})
+        first.on_epoch_end(epoch, {})
+    resumed_metric = InceptionScore(sampler(toy_generator()), toy_extractor, num_samples=8, splits=2, seed=7)
+    resumed = ScoreFile(path, [resumed_metric])
+    resumed.on_train_begin()
+    resumed_metric.on_epoch_end(1, {})
+    resumed.on_epoch_end(1, {})
+    records = json.loads(path.read_text())["scores"]
+    assert [r["epoch"] for r in records] == [0, 1]
+    assert records[1]["value"] == resumed_metric.scores[0][1].value
 
 
 def test_registry_builds_callbacks_by_name(tmp_path, toy_extractor):

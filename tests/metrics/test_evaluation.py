@@ -17,7 +17,7 @@ def images(seed, count=48, shift=0.0):
 
 def test_reference_statistics_are_cached_by_data_id_and_extractor(tmp_path, toy_extractor):
     stats = reference_statistics(images(0), toy_extractor, data_id="toy-set", cache_dir=tmp_path)
-    path = tmp_path / "toy-set-toy-statistics.npz"
+    path = tmp_path / f"toy-set-toy-{toy_extractor.weights_sha256[:12]}-statistics.npz"
     assert path.is_file()
     # A second call reads the cache: different data under the same id gives the cached numbers.
     cached = reference_statistics(images(1), toy_extractor, data_id="toy-set", cache_dir=tmp_path)
@@ -53,7 +53,7 @@ def test_reference_features_round_trip_the_cache(tmp_path, toy_extractor):
 def test_evaluate_labels_scores_with_the_extractor_and_agrees_with_the_formulas(tmp_path, toy_extractor):
     real, fake = images(0), images(1, shift=0.3)
     scores = evaluate(fake, toy_extractor, real=real, cache_dir=tmp_path, splits=4)
-    assert sorted(scores) == ["fd_toy", "is_toy", "kid_toy"]
+    assert list(scores) == ["fd_toy", "is_toy", "kid_toy", "precision_toy", "recall_toy", "density_toy", "coverage_toy"]
     real_features, fake_features = toy_extractor.features(real), toy_extractor.features(fake)
     expected = frechet_distance(
         real_features.mean(0), np.cov(real_features, rowvar=False), fake_features.mean(0), np.cov(fake_features, rowvar=False)
@@ -64,8 +64,52 @@ def test_evaluate_labels_scores_with_the_extractor_and_agrees_with_the_formulas(
     assert scores["kid_toy"].value > 0
 
 
+def test_a_retrained_extractor_of_the_same_name_does_not_read_its_predecessors_cache(tmp_path, toy_classifier,
+                                                                                   toy_extractor):
+    import keras
+
+    from kspec.metrics.extractors import KerasExtractor
+
+    retrained = keras.models.clone_model(toy_classifier)  # same name and layers, other weights
+    successor = KerasExtractor(retrained, "embedding", name="toy")
+    assert successor.weights_sha256 != toy_extractor.weights_sha256
+    first = reference_statistics(images(0), toy_extractor, data_id="toy-set", cache_dir=tmp_path)
+    second = reference_statistics(images(0), successor, data_id="toy-set", cache_dir=tmp_path)
+    assert not np.allclose(first.mean, second.mean)
+    assert len(os.listdir(tmp_path)) == 2
+
+
+def test_evaluate_scores_carry_the_protocol_and_the_manifold_metrics_agree_with_the_function(tmp_path, toy_extractor):
+    from kspec.metrics.evaluation import reference_sha256
+    from kspec.metrics.precision_recall import precision_recall_density_coverage
+
+    real, fake = images(0), images(1, shift=0.2)
+    scores = evaluate(fake, toy_extractor, real=real, cache_dir=tmp_path, k=4, spec_sha256="a" * 64,
+                      metrics=("fid", "recall", "precision", "coverage", "density"))
+    assert list(scores) == ["fd_toy", "recall_toy", "precision_toy", "coverage_toy", "density_toy"]
+    expected = precision_recall_density_coverage(toy_extractor.features(real), toy_extractor.features(fake), k=4)
+    for metric, value in expected.items():
+        assert scores[f"{metric}_toy"].value == value
+        assert scores[f"{metric}_toy"].protocol.options == (("k", 4),)
+    protocol = scores["fd_toy"].protocol
+    assert (protocol.extractor, protocol.extractor_layer, protocol.resize, protocol.image_size) == (
+        "toy", "embedding", "none", (6, 6))
+    assert (protocol.n_generated, protocol.n_reference, protocol.spec_sha256) == (48, 48, "a" * 64)
+    assert protocol.reference_sha256 == reference_sha256(real) != reference_sha256(fake)
+    assert protocol.extractor_weights_sha256 == toy_extractor.weights_sha256
+
+
+def test_reference_hash_of_saved_statistics_is_that_of_their_arrays(tmp_path):
+    from kspec.metrics.evaluation import reference_sha256
+
+    statistics = FeatureStatistics.from_features(np.random.default_rng(0).normal(size=(10, 3)), extractor="toy")
+    path = statistics.save(tmp_path / "s.npz")
+    assert reference_sha256(path) == reference_sha256(FeatureStatistics.load(path))
+    assert reference_sha256(iter([images(0)])) is None
+
+
 def test_evaluate_needs_real_data_for_fid_and_kid(toy_extractor):
-    with pytest.raises(SpecError, match="`fid` and `kid` compare with real data"):
+    with pytest.raises(SpecError, match="fid compare with real data"):
         evaluate(images(0), toy_extractor, metrics=("fid",))
     with pytest.raises(SpecError, match="unknown metric\\(s\\) 'fidd'"):
         evaluate(images(0), toy_extractor, metrics=("fidd",))

@@ -154,7 +154,7 @@ def test_each_factor_path_and_eigensolver_agree_with_sqrtm(samples, two_stage, m
     from kspec.metrics import frechet
 
     if two_stage:
-        monkeypatch.setattr(frechet, "_TWO_STAGE_MIN_DIM", 1)  # it runs from d = 1024 only, too slow for a test
+        monkeypatch.setattr(frechet, "_TWO_STAGE_MIN_DIM", 1)  # it runs from d = 2048 only, too slow for a test
     else:
         monkeypatch.setattr(frechet, "_two_stage_eigensolver", lambda: None)
     rng = np.random.default_rng(sum(samples))

@@ -11,4 +11,5 @@ def test_registering_the_metrics_does_not_import_keras():
         "print(METRICS.names(), 'keras' in sys.modules, 'tensorflow' in sys.modules)\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "['fid', 'inception_score', 'kid'] False False"
+    assert result.stdout.strip() == (
+        "['coverage', 'density', 'fid', 'inception_score', 'kid', 'precision', 'recall'] False False")

@@ -120,3 +120,52 @@ def tiny():
         weights_of=weights_of,
         moved=moved,
     )
+
+
+def build_translation_models(shape_a=(8, 8, 1), shape_b=(8, 8, 1), conditional=False, seed=0):
+    """Tiny image-to-image models: generators A -> B and B -> A and a PatchGAN-like discriminator per domain.
+
+    With `conditional` the discriminators take `[input image, output image]` (pix2pix). Each holds a few
+    hundred weights with instance normalization and reflection padding, like the real ones.
+    """
+    import keras
+
+    from kspec.layers import InstanceNormalization, ReflectionPadding2D
+
+    keras.utils.set_random_seed(seed)
+
+    def generator(source, target, name):
+        images = keras.Input(source)
+        hidden = keras.layers.Conv2D(4, 3, use_bias=False)(ReflectionPadding2D(1)(images))
+        hidden = keras.layers.ReLU()(InstanceNormalization()(hidden))
+        output = keras.layers.Conv2D(target[-1], 3, padding="same", activation="tanh")(hidden)
+        return keras.Model(images, output, name=name)
+
+    def discriminator(shape, name, condition=None):
+        images = keras.Input(shape)
+        inputs = images
+        if condition is not None:
+            source = keras.Input(condition)
+            inputs = keras.layers.Concatenate()([source, images])
+        hidden = keras.layers.LeakyReLU(0.2)(keras.layers.Conv2D(4, 4, strides=2, padding="same")(inputs))
+        patches = keras.layers.Conv2D(1, 3, padding="same")(hidden)
+        return keras.Model([source, images] if condition is not None else images, patches, name=name)
+
+    generator_ab = generator(shape_a, shape_b, "generator_ab")
+    if conditional:
+        return generator_ab, discriminator(shape_b, "discriminator", condition=shape_a)
+    return (generator_ab, generator(shape_b, shape_a, "generator_ba"), discriminator(shape_a, "discriminator_a"),
+            discriminator(shape_b, "discriminator_b"))
+
+
+@pytest.fixture(scope="session")
+def translation():
+    """Builders of tiny translation models and image batches in [-1, 1]."""
+    import types
+
+    return types.SimpleNamespace(
+        models=build_translation_models,
+        images=lambda count=8, shape=(8, 8, 1), seed=0: random_images(count, shape, low=-1.0, seed=seed),
+        weights_of=weights_of,
+        moved=moved,
+    )

@@ -23,7 +23,7 @@ def test_builds_the_registered_trainer_with_roles_and_options():
 def test_unknown_trainer_names_close_matches():
     with pytest.raises(SpecError) as error:
         build_trainer("vea", {})
-    assert str(error.value) == "training.trainer: unknown trainer `vea` (did you mean `vae`?); expected one of `aae`, `gan`, `vae`."
+    assert str(error.value) == "training.trainer: unknown trainer `vea` (did you mean `vae`?); expected one of `aae`, `cyclegan`, `gan`, `pix2pix`, `vae`."
 
 
 def test_missing_and_unused_roles_are_named():
@@ -39,10 +39,10 @@ def test_missing_and_unused_roles_are_named():
 def test_unknown_option_suggests_the_closest():
     with pytest.raises(SpecError) as error:
         build_trainer("aae", aae_models(), {"prior_name": "uniform"})
-    assert str(error.value).startswith("training.prior_name: unknown option `prior_name` for trainer `aae` (did you mean `prior`?)")
+    assert str(error.value).startswith("training.trainer.aae.prior_name: unknown option `prior_name` for trainer `aae` (did you mean `prior`?)")
 
 
 def test_invalid_value_becomes_a_spec_error():
     with pytest.raises(SpecError) as error:
         build_trainer("aae", aae_models(), {"loss": "hinj"})
-    assert str(error.value).startswith("training: Invalid value for argument `loss`: unknown loss `hinj` (did you mean `hinge`?)")
+    assert str(error.value).startswith("training.trainer.aae.loss: Invalid value for argument `loss`: unknown loss `hinj` (did you mean `hinge`?)")

@@ -78,9 +78,9 @@ def test_each_loss_trains(gan_models, loss, tiny):
 def test_gradient_penalty_enters_the_discriminator_loss(gan_models, tiny):
     gan = compiled_gan(*gan_models, loss="wasserstein_gp", gradient_penalty_weight=10.0)
     real, fake = tiny.images(4, low=-1.0, seed=1), tiny.images(4, low=-1.0, seed=2)
-    loss, (adversarial, penalty) = gan.discriminator_loss(real, fake)
-    assert float(penalty) > 0
-    np.testing.assert_allclose(float(loss), float(adversarial) + 10.0 * float(penalty), rtol=1e-5)
+    loss, terms = gan.discriminator_loss(real, fake)
+    assert float(terms["gradient_penalty"]) > 0
+    np.testing.assert_allclose(float(loss), float(terms["adversarial"]) + 10.0 * float(terms["gradient_penalty"]), rtol=1e-5)
 
 
 def test_ema_generator_averages_weights_and_is_used_for_sampling(gan_models, tiny):
@@ -127,3 +127,198 @@ def test_trained_generator_saves_and_reloads(gan_models, tmp_path, tiny):
     compiled_gan(generator, discriminator).fit(tiny.images(8, low=-1.0), batch_size=8, epochs=1, verbose=0)
     assert_model_roundtrip(generator, str(tmp_path))
     assert_model_roundtrip(discriminator, str(tmp_path))
+
+
+# -- Regularizers: R1, spectral normalization, DiffAugment ------------------------------------------------------
+
+
+def linear_discriminator(image_shape=(4, 4, 1), seed=0):
+    """D(x) = w . x + b, whose input gradient is w at every x: ||grad||^2 = ||w||^2."""
+    keras.utils.set_random_seed(seed)
+    images = keras.Input(image_shape)
+    return keras.Model(images, keras.layers.Dense(1, name="logit")(keras.layers.Flatten()(images)))
+
+
+def squared_norm_discriminator(image_shape=(4, 4, 1)):
+    """D(x) = ||x||^2, whose input gradient is 2x: ||grad||^2 = 4 ||x||^2, different at each point."""
+    images = keras.Input(image_shape)
+    square_norm = keras.layers.Lambda(lambda x: keras.ops.sum(x * x, axis=(1, 2, 3))[:, None])
+    return keras.Model(images, square_norm(images))
+
+
+def test_r1_of_a_linear_discriminator_is_the_squared_norm_of_its_weights(tiny):
+    generator, _ = tiny.gan_models(image_shape=(4, 4, 1))
+    discriminator = linear_discriminator()
+    gan = compiled_gan(generator, discriminator, r1_gamma=3.0)
+    real, fake = tiny.images(6, (4, 4, 1), low=-1.0, seed=1), tiny.images(6, (4, 4, 1), low=-1.0, seed=2)
+    loss, terms = gan.discriminator_loss(real, fake)
+    w_squared = float(np.sum(discriminator.get_layer("logit").kernel.numpy() ** 2))
+    np.testing.assert_allclose(float(terms["r1_penalty"]), w_squared, rtol=1e-5)
+    np.testing.assert_allclose(float(loss), float(terms["adversarial"]) + 1.5 * w_squared, rtol=1e-5)
+
+
+def test_r1_of_a_quadratic_discriminator_averages_each_real_points_gradient(tiny):
+    generator, _ = tiny.gan_models(image_shape=(4, 4, 1))
+    gan = compiled_gan(generator, squared_norm_discriminator(), r1_gamma=1.0)
+    real = tiny.images(5, (4, 4, 1), low=-1.0, seed=1)
+    _, terms = gan.discriminator_loss(real, tiny.images(5, (4, 4, 1), low=-1.0, seed=2))
+    expected = np.mean(np.sum((2 * real) ** 2, axis=(1, 2, 3)))  # fakes do not enter R1
+    np.testing.assert_allclose(float(terms["r1_penalty"]), expected, rtol=1e-5)
+
+
+def test_lazy_r1_applies_every_interval_steps_scaled_by_the_interval(tiny):
+    generator, _ = tiny.gan_models(image_shape=(4, 4, 1))
+    gan = compiled_gan(generator, linear_discriminator(), r1_gamma=2.0, r1_interval=4)
+    real, fake = tiny.images(4, (4, 4, 1), low=-1.0, seed=1), tiny.images(4, (4, 4, 1), low=-1.0, seed=2)
+    weights = []
+    for step in range(5):
+        gan.d_optimizer.iterations.assign(step)
+        loss, terms = gan.discriminator_loss(real, fake)
+        weights.append(float(terms["r1_weight"]))
+        if step == 1:
+            assert float(terms["r1_penalty"]) == 0.0 and float(loss) == pytest.approx(float(terms["adversarial"]))
+    assert weights == [4.0, 0.0, 0.0, 0.0, 4.0]  # gamma / 2 * interval on steps 0 and 4
+
+
+def test_lazy_r1_metric_averages_only_the_steps_that_computed_it_when_compiled(tiny):
+    generator, _ = tiny.gan_models(image_shape=(4, 4, 1))
+    discriminator = linear_discriminator()
+    gan = GAN(generator, discriminator, seed=0, r1_gamma=1.0, r1_interval=3)
+    gan.compile(d_optimizer=keras.optimizers.SGD(0.1), g_optimizer=keras.optimizers.SGD(0.1))
+    w0 = float(np.sum(discriminator.get_layer("logit").kernel.numpy() ** 2))
+    history = gan.fit(tiny.images(12, (4, 4, 1), low=-1.0), batch_size=4, epochs=1, verbose=0)  # steps 0, 1, 2
+    assert int(gan.d_optimizer.iterations) == 3
+    np.testing.assert_allclose(history.history["r1_penalty"][0], w0, rtol=1e-5)  # step 0's weights only
+    assert float(np.sum(discriminator.get_layer("logit").kernel.numpy() ** 2)) != pytest.approx(w0)
+
+
+def test_spectral_norm_option_wraps_the_discriminator_and_trains_the_shared_weights(gan_models, tiny):
+    generator, discriminator = gan_models
+    gan = compiled_gan(generator, discriminator, spectral_norm=True)
+    wrapped = [layer for layer in gan.discriminator.layers if isinstance(layer, keras.layers.SpectralNormalization)]
+    assert [layer.layer for layer in wrapped] == [l for l in discriminator.layers if isinstance(l, keras.layers.Dense)]
+    before = tiny.weights_of(discriminator)
+    gan.fit(tiny.images(8, low=-1.0), batch_size=4, epochs=1, verbose=0)
+    assert tiny.moved(before, discriminator)  # the spec's model holds the trained weights
+    x = tiny.images(3, low=-1.0)
+    np.testing.assert_allclose(discriminator(x), gan.discriminator(x), rtol=1e-5)
+
+
+SPECTRAL_NORM_SPEC = """\
+kspec: 1
+models:
+  generator:
+    inputs: {z: [4]}
+    layers:
+      - dense: {units: 64, activation: tanh}
+      - reshape: {target_shape: [8, 8, 1]}
+  discriminator:
+    inputs: {image: [8, 8, 1]}
+    layers:
+      - spectral_normalization: {layer: {conv2d: {filters: 4, kernel_size: 3, strides: 2, padding: same}}}
+      - leaky_relu: {negative_slope: 0.2}
+      - flatten:
+      - {name: logit, spectral_normalization: {layer: {dense: {units: 1}}}}
+training:
+  trainer: {gan: {loss: hinge}}
+"""
+
+
+def test_spectral_normalization_as_a_spec_wrapper_trains_and_is_not_wrapped_twice(tmp_path, tiny):
+    from kspec import builder
+    from kspec.trainers import build_trainer
+
+    path = tmp_path / "gan.yaml"
+    path.write_text(SPECTRAL_NORM_SPEC)
+    assert builder.validate(str(path)) == []
+    models = builder.build(builder.load_spec(str(path)))
+    gan = build_trainer("gan", models, {"spectral_norm": True, "seed": 0})
+    assert gan.discriminator.get_layer("logit").layer is models["discriminator"].get_layer("logit").layer
+    gan.compile(d_optimizer=keras.optimizers.SGD(0.01), g_optimizer=keras.optimizers.SGD(0.01))
+    gan.fit(tiny.images(16, low=-1.0), batch_size=8, epochs=3, verbose=0)
+    for name in ("spectral_normalization", "logit"):
+        kernel = models["discriminator"].get_layer(name).layer.kernel.numpy()
+        sigma = np.linalg.svd(kernel.reshape(-1, kernel.shape[-1]), compute_uv=False)[0]
+        assert abs(sigma - 1.0) < 0.05  # normalized at each call, then one small SGD step
+
+
+class RecordingAugment:
+    """Stands in for the trainer's DiffAugment: records each batch it is given and applies the real policy."""
+
+    def __init__(self, augment):
+        self.augment, self.calls = augment, []
+
+    def __call__(self, images):
+        self.calls.append(np.asarray(images))
+        return self.augment(images)
+
+
+def test_diff_augment_transforms_real_and_generated_batches_in_both_phases(gan_models, tiny):
+    gan = compiled_gan(*gan_models, diff_augment=["translation", "cutout", "color"])
+    assert gan.augment.policy == ("translation", "cutout", "color")
+    recorder = gan.augment = RecordingAugment(gan.augment)
+    real = tiny.images(4, low=-1.0)
+    gan.train_discriminator(real)
+    assert len(recorder.calls) == 2  # one policy object: the same transformations for both batches
+    np.testing.assert_array_equal(recorder.calls[0], real)
+    assert recorder.calls[1].shape == real.shape and not np.array_equal(recorder.calls[1], real)
+    gan.train_generator(4)
+    assert len(recorder.calls) == 3  # the generated batch of the generator phase too
+    gan.test_step(real)
+    assert len(recorder.calls) == 3  # validation scores unaugmented images
+
+
+def test_gradients_reach_the_generator_through_diff_augment(gan_models, tiny):
+    generator, discriminator = gan_models
+    gan = compiled_gan(generator, discriminator, diff_augment=["translation", "cutout", "color"])
+    z = gan.prior.sample(8, seed=0)
+    with tf.GradientTape() as tape:
+        loss, _ = gan.generator_loss(z)
+    grads = tape.gradient(loss, generator.trainable_weights)
+    assert all(g is not None for g in grads)
+    assert all(float(tf.reduce_sum(tf.abs(g))) > 0 for g in grads)
+
+
+def test_every_regularizer_together_trains_a_conditional_wgan_gp_when_compiled(tiny):
+    generator, discriminator = tiny.gan_models(num_classes=3)
+    gan = compiled_gan(generator, discriminator, num_classes=3, loss="wasserstein_gp", r1_gamma=1.0, r1_interval=2,
+                       spectral_norm=True, diff_augment=["translation", "cutout", "color"])
+    history = gan.fit(tiny.images(8, low=-1.0), np.arange(8) % 3, batch_size=4, epochs=1, verbose=0)
+    assert sorted(history.history) == ["d_loss", "g_loss", "gradient_penalty", "r1_penalty"]
+    assert all(np.isfinite(v).all() for v in history.history.values())
+
+
+@pytest.mark.parametrize(
+    "options,message",
+    [
+        ({"r1_gamma": -1.0}, "Invalid value for argument `r1_gamma`: expected a number >= 0 (0 turns R1 off). "
+         "Received: r1_gamma=-1.0"),
+        ({"r1_interval": 0}, "Invalid value for argument `r1_interval`: expected an integer >= 1. Received: r1_interval=0"),
+        ({"spectral_norm": "yes"}, "Invalid value for argument `spectral_norm`: expected true or false. "
+         "Received: spectral_norm='yes'"),
+        ({"diff_augment": ["flip"]}, "Invalid value for argument `diff_augment`: unknown augmentation 'flip'; expected "
+         "any of color, translation, cutout. Received: diff_augment=['flip']"),
+    ],
+)
+def test_bad_regularizer_options_are_refused_in_one_line(gan_models, options, message):
+    with pytest.raises(ValueError) as error:
+        GAN(*gan_models, **options)
+    assert str(error.value) == message
+
+
+def test_spectral_norm_needs_a_kernel_and_diff_augment_needs_images(tiny):
+    generator, _ = tiny.gan_models(image_shape=(4, 4, 1))
+    images = keras.Input((4, 4, 1))
+    no_kernels = keras.Model(images, keras.layers.Lambda(lambda x: keras.ops.mean(x, axis=(1, 2)))(images))
+    with pytest.raises(ValueError) as error:
+        GAN(generator, no_kernels, spectral_norm=True)
+    assert str(error.value) == (
+        "Invalid value for argument `spectral_norm`: the discriminator has no Dense or convolutional layer whose kernel "
+        "could be normalized (layers with weights: none). Received: spectral_norm=True")
+    points = tiny.aae_models(data_dim=2)[2]  # a critic of 2-D points
+    flat_generator = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
+    with pytest.raises(ValueError) as error:
+        GAN(flat_generator, points, diff_augment=["translation"])
+    assert str(error.value) == (
+        "Invalid value for argument `diff_augment`: DiffAugment transforms images, so the discriminator's first input "
+        "must be (height, width, channels) with a known size. Received: input shape (2,)")

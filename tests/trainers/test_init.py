@@ -12,7 +12,7 @@ def test_importing_trainers_package_does_not_import_tensorflow_and_load_all_regi
     )
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert completed.returncode == 0, completed.stderr[-2000:]
-    assert completed.stdout.strip().splitlines()[-1] == "['aae', 'gan', 'vae'] ['gaussian', 'gaussian_mixture', 'uniform']"
+    assert completed.stdout.strip().splitlines()[-1] == "['aae', 'cyclegan', 'gan', 'pix2pix', 'vae'] ['gaussian', 'gaussian_mixture', 'uniform']"
 
 
 def test_lazy_attributes_resolve_to_the_trainer_classes():

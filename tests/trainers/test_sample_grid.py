@@ -65,6 +65,14 @@ def test_gan_grid_every_other_epoch(tmp_path, tiny, gan_models):
     np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "samples_0004.png")), expected[..., 0])
 
 
+def test_a_run_that_ends_between_grids_still_ends_with_one(tmp_path, tiny, gan_models):
+    gan = GAN(*gan_models, seed=0)
+    gan.compile(d_optimizer="adam", g_optimizer="adam")
+    callback = SampleGrid(str(tmp_path), num_samples=4, value_range=(-1.0, 1.0), every=5)
+    gan.fit(tiny.images(8, low=-1.0), batch_size=8, epochs=2, verbose=0, callbacks=[callback])
+    assert sorted(os.listdir(tmp_path)) == ["samples_0002.png"]
+
+
 def test_every_must_be_positive():
     with pytest.raises(ValueError, match="expected an integer >= 1. Received: every=0"):
         SampleGrid("unused", every=0)

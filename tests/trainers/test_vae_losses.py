@@ -5,8 +5,9 @@ from kspec.trainers import vae_losses
 
 
 def test_kl_divergence_matches_closed_form():
-    mean = np.array([[0.5, -1.0], [2.0, 0.0]], "float32")
-    log_var = np.array([[0.0, np.log(2.0)], [-1.0, 1.0]], "float32")
+    # 3 examples of 2 dimensions: summing over the batch and averaging over dimensions would differ.
+    mean = np.array([[0.5, -1.0], [2.0, 0.0], [0.0, 3.0]], "float32")
+    log_var = np.array([[0.0, np.log(2.0)], [-1.0, 1.0], [0.5, -2.0]], "float32")
     # Per dimension: 0.5 * (var + mean^2 - 1 - log var).
     var = np.exp(log_var)
     expected = (0.5 * (var + mean**2 - 1.0 - log_var)).sum(axis=1).mean()
@@ -40,3 +41,12 @@ def test_unknown_reconstruction_loss_lists_the_choices():
         "Invalid value for argument `reconstruction`: expected one of {'bce', 'mse'} or a callable. "
         "Received: reconstruction='l1'"
     )
+
+
+def test_reconstruction_loss_by_name_or_as_a_callable():
+    def custom(images, reconstructions):
+        return 0.0
+
+    assert vae_losses.get_reconstruction_loss(custom) is custom
+    assert vae_losses.get_reconstruction_loss("bce") is vae_losses.binary_crossentropy_reconstruction
+    assert vae_losses.get_reconstruction_loss("mse") is vae_losses.squared_error_reconstruction

@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# Mutation testing of kspec with mutmut: how many deliberate small bugs (mutants) in a module its tests catch.
+#
+#     benchmarks/mutation.sh MODULE...       e.g. benchmarks/mutation.sh builder/expressions.py trainers/vae_losses.py
+#     benchmarks/mutation.sh --list          the modules it knows and the tests it runs for each
+#     benchmarks/mutation.sh --rerun MODULE  after adding tests: re-tests only the mutants the last run left
+#
+# For each MODULE: stages a copy of the repository as an importable `kspec` package (mutmut derives module
+# names from file paths and kspec's root directory *is* the package, so the code is copied to STAGE/kspec/ and
+# the tests to STAGE/tests/), mutates MODULE only, runs the module's quick tests (below, `-m "not slow"`, two
+# workers, nice 19) against each mutant, and prints the score: killed / (mutants - equivalent), with each
+# surviving mutant that benchmarks/mutation_equivalent.txt does not list as equivalent, as a diff.
+#
+# Environment: KSPEC_MUTATION_DIR (default /tmp/kspec-mutation) holds the stages; KSPEC_MUTATION_REV scores a
+# git revision instead of the working tree (e.g. the suite before a change). Needs `pip install mutmut`
+# (not a CI dependency: a campaign takes minutes to an hour per module on 2 cores).
+set -euo pipefail
+
+REPO="$(cd "$(dirname "$0")/.." && pwd)"
+WORK="${KSPEC_MUTATION_DIR:-/tmp/kspec-mutation}"
+REV="${KSPEC_MUTATION_REV:-}"
+EQUIVALENT="$REPO/benchmarks/mutation_equivalent.txt"
+
+# The quick tests that exercise each module (its own test files, the tests written against its contract, and its
+# doctests). Keep in step with tests/ when tests move.
+tests_for() {
+  local doctest="tests/test_doctests.py::test_examples_run[kspec.$(echo "${1%.py}" | tr / .)]"
+  case "$1" in
+    builder/expressions.py) echo tests/builder/test_expressions.py tests/builder/test_expression_bounds.py \
+                                 tests/builder/test_expression_semantics.py "$doctest" ;;
+    builder/resolver.py) echo tests/builder/test_broken_specs.py tests/builder/test_limits.py \
+                              tests/builder/test_specs.py tests/builder/test_loader.py "$doctest" ;;
+    builder/save.py | atomic.py) echo tests/test_atomic.py tests/training/test_checkpoints.py "$doctest" ;;
+    training/checkpoints.py) echo tests/training/test_checkpoints.py tests/training/test_best_checkpoint.py \
+                                  tests/training/test_metrics_trimming.py "$doctest" ;;
+    training/run_directory.py) echo tests/test_atomic.py tests/training/test_checkpoints.py \
+                                    tests/training/test_train.py "$doctest" ;;
+    export.py) echo tests/test_export.py "$doctest" ;;
+    trainers/gan_losses.py) echo tests/trainers/test_gan_losses.py tests/trainers/test_gan_loss_selection.py \
+                                 tests/trainers/test_gan_gradient_penalty.py "$doctest" ;;
+    trainers/vae_losses.py) echo tests/trainers/test_vae_losses.py "$doctest" ;;
+    trainers/gradients.py) echo tests/trainers/test_gradients.py tests/trainers/test_gan_gradient_penalty.py \
+                                tests/trainers/test_distributed.py "$doctest" ;;
+    trainers/priors.py) echo tests/trainers/test_priors.py tests/trainers/test_prior_arguments.py "$doctest" ;;
+    trainers/gan.py) echo tests/trainers/test_gan.py tests/trainers/test_gan_gradient_penalty.py "$doctest" ;;
+    trainers/vae.py) echo tests/trainers/test_vae.py "$doctest" ;;
+    trainers/aae.py) echo tests/trainers/test_aae.py "$doctest" ;;
+    layers/*) echo tests/layers/ tests/trainers/test_vae.py tests/builder/test_specs.py "$doctest" ;;
+    metrics/frechet.py) echo tests/metrics/test_frechet.py "$doctest" ;;
+    metrics/kid.py) echo tests/metrics/test_kid.py "$doctest" ;;
+    metrics/inception_score.py) echo tests/metrics/test_inception_score.py "$doctest" ;;
+    metrics/statistics.py) echo tests/metrics/test_statistics.py tests/test_atomic.py "$doctest" ;;
+    metrics/*) echo tests/metrics/ "$doctest" ;;
+    *) return 1 ;;
+  esac
+}
+
+if [ "${1:-}" = "--list" ]; then
+  for module in builder/expressions.py builder/resolver.py builder/save.py atomic.py training/checkpoints.py \
+                training/run_directory.py export.py trainers/gan_losses.py trainers/vae_losses.py trainers/gradients.py \
+                trainers/priors.py trainers/gan.py trainers/vae.py trainers/aae.py layers/sampling.py \
+                layers/register.py metrics/frechet.py metrics/kid.py metrics/inception_score.py \
+                metrics/statistics.py metrics/evaluation.py metrics/extractors.py metrics/callbacks.py metrics/score.py; do
+    echo "$module: $(tests_for "$module")"
+  done
+  exit 0
+fi
+RERUN=""
+if [ "${1:-}" = "--rerun" ]; then
+  RERUN=1
+  shift
+fi
+if [ "$#" -eq 0 ]; then
+  echo "usage: benchmarks/mutation.sh MODULE... (a path like builder/expressions.py; --list for the known ones)" >&2
+  exit 2
+fi
+command -v mutmut >/dev/null || { echo "mutmut is not installed: pip install mutmut" >&2; exit 2; }
+
+stage_module() {  # stage_module MODULE DIRECTORY: the repository as STAGE/kspec + STAGE/tests, and mutmut's config
+  local module="$1" stage="$2"
+  rm -rf "$stage"
+  mkdir -p "$stage/kspec"
+  if [ -n "$REV" ]; then
+    git -C "$REPO" archive "$REV" | tar -x -C "$stage/kspec"
+  else
+    (cd "$REPO" && git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf -) | tar -x -C "$stage/kspec"
+  fi
+  mv "$stage/kspec/tests" "$stage/tests"
+  ln -s kspec/specs "$stage/specs"  # tests find the shipped specs next to tests/
+  write_config "$module" "$stage"
+}
+
+write_config() {  # write_config MODULE STAGE [FILE]: pytest's and mutmut's settings, with the module's tests that exist
+  local module="$1" stage="$2" file="${3:-$2/pyproject.toml}"
+  # Only the tests that exist at this revision (an older one may predate some); doctests were run per package
+  # by tests/*/test_docstring_examples.py before tests/test_doctests.py.
+  local tests="" candidate
+  for candidate in $(tests_for "$module") "tests/$(dirname "$module")/test_docstring_examples.py"; do
+    if [ -e "$stage/${candidate%%::*}" ]; then tests="$tests $candidate"; fi
+  done
+  if [ -z "$tests" ]; then
+    echo "$module: none of its tests exist in this revision" >&2
+    return 1
+  fi
+  {
+    echo "[tool.pytest.ini_options]"
+    echo 'pythonpath = ["tests"]'
+    echo 'addopts = "--import-mode=importlib -p no:cacheprovider"'
+    echo 'markers = ["slow: trains or builds large models"]'
+    echo 'filterwarnings = ["ignore::DeprecationWarning:tensorflow.*", "ignore::DeprecationWarning:keras.*"]'
+    echo "[tool.mutmut]"
+    echo 'source_paths = ["kspec"]'
+    echo "only_mutate = [\"kspec/$module\"]"
+    echo "pytest_add_cli_args = [\"-m\", \"not slow\", \"-x\", \"-q\"]"
+    printf 'pytest_add_cli_args_test_selection = ['
+    printf '"%s", ' $tests
+    echo ']'
+    echo 'max_children = 2'
+    # Workers fork from a server that has only imported the tests, not from mutmut's main process: that one has
+    # run TensorFlow ops, and a child forked from it hangs in TF's thread pools as soon as it runs new ones.
+    echo 'process_isolation = "forkserver"'
+  } > "$file"
+}
+
+report() {  # report MODULE STAGE: score and the non-equivalent survivors
+  local module="$1" stage="$2"
+  (cd "$stage" && mutmut results --all true 2>/dev/null) \
+    | python3 "$REPO/benchmarks/mutation_report.py" "$module" "$EQUIVALENT" > "$stage/report.txt"
+  head -n 1 "$stage/report.txt"
+  tail -n +2 "$stage/report.txt" | while read -r status mutant; do
+    echo "  $status: $mutant"
+    (cd "$stage" && mutmut show "$mutant" 2>/dev/null) | grep '^[-+][^-+]' | sed 's/^/      /'
+  done
+}
+
+for module in "$@"; do
+  module="${module#./}"
+  if ! tests_for "$module" >/dev/null; then
+    echo "$module: no tests mapped to this module in benchmarks/mutation.sh (tests_for)" >&2
+    exit 2
+  fi
+  stage="$WORK/${REV:-worktree}/$(echo "${module%.py}" | tr / -)"
+  mutants=()
+  if [ -n "$RERUN" ]; then
+    # After adding tests: the same mutants, only those not killed yet, against the working tree's tests now.
+    if ! cmp -s "$REPO/$module" "$stage/kspec/$module"; then
+      echo "$module changed since it was staged: run without --rerun" >&2
+      exit 2
+    fi
+    rm -rf "$stage/tests" "$stage/mutants/tests" "$stage/mutants/mutmut-stats.json"  # stats map tests to functions
+    (cd "$REPO" && git ls-files -z --cached --others --exclude-standard tests | tar --null -T - -cf -) | tar -x -C "$stage"
+    read -r -a mutants <<< "$(awk '{printf "%s ", $2}' <(tail -n +2 "$stage/report.txt"))"
+    [ "${#mutants[@]}" -gt 0 ] || { echo "$module: nothing left to kill"; continue; }
+    write_config "$module" "$stage" "$stage/pyproject.new"
+    if ! cmp -s "$stage/pyproject.new" "$stage/pyproject.toml"; then
+      # mutmut forgets every verdict when the test selection changes: start over.
+      echo "$module: its test files changed since it was staged; running all its mutants again" >&2
+      mutants=()
+      stage_module "$module" "$stage" || continue
+    fi
+  else
+    stage_module "$module" "$stage" || continue
+  fi
+  start=$(date +%s)
+  (cd "$stage" && nice -n 19 mutmut run "${mutants[@]}" > mutmut.log 2>&1) || { echo "$module: mutmut failed, see $stage/mutmut.log" >&2; tail -20 "$stage/mutmut.log" >&2; exit 1; }
+  echo "== $module ${REV:+at $REV }($(( $(date +%s) - start )) s; load average $(cut -d' ' -f1-3 /proc/loadavg))"
+  echo "   tests: $(sed -n 's/^pytest_add_cli_args_test_selection = \[\(.*\), \]$/\1/p' "$stage/pyproject.toml" | tr -d '"')"
+  report "$module" "$stage"
+done
