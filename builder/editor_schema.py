@@ -68,6 +68,8 @@ def _argument_types(activations):
         "str": {"type": ["string", "object"]},  # a name, or a Keras config mapping (initializers)
         "str_or_null": {"type": ["string", "null"]},
         "layer": {"$ref": "#/$defs/node"},
+        # `kernel_initializer: he_normal` or `{random_normal: {stddev: 0.02}}` (checks.check_named_call)
+        **{kind: {"type": ["string", "object", "null"]} for kind in ("initializer", "regularizer", "constraint")},
         "activation": {"anyOf": [{"enum": activations}, {"type": ["object", "null"]}]},
         "any": {},
     }
