@@ -645,37 +645,42 @@ class _ModelResolver:
 
     def static_shape(self, ref):
         """The shape of what `ref` names: a tuple, a string saying why it is unknown, or None for no such node."""
-        from kspec.builder.shapes import ShapeConflict, Unchecked, layer_output
+        target = self.shape_target(ref)
+        if not isinstance(target, _Pending):
+            return self.input_shapes.get(target)
+        # Nodes are expanded after their inputs (a `from:` naming a later node leaves it unknown here), so
+        # one pass in expansion order, without recursion, infers every node up to the one asked for.
+        for pending in self.pending[len(self.shape_cache):]:
+            self.shape_cache[id(pending)] = self.pending_shape(pending)
+        return self.shape_cache[id(target)]
 
+    def shape_target(self, ref):
+        """The `_Pending` or model input name `ref` stands for so far, following block names to their output."""
         seen = set()
         while isinstance(ref.target, str) and ref.target in self.aliases and ref.target not in seen:
             seen.add(ref.target)
             ref = self.aliases[ref.target]
-        target = ref.target
-        if isinstance(target, str):
-            if target in self.input_shapes:
-                return self.input_shapes[target]
-            if target not in self.explicit:
-                return None
-            target = self.explicit[target]
-        if id(target) in self.shape_cache:
-            return self.shape_cache[id(target)]
-        inputs = [self.static_shape(r) for r in target.refs]
-        if target.layer.op == MODEL_OP:
-            shape = "it is a model used as a layer"
-        elif any(not isinstance(i, tuple) for i in inputs):
-            shape = "an input of it has no static shape"
-        else:
-            try:
-                shape, _ = layer_output(target.layer, inputs)
-            except (Unchecked, ShapeConflict) as reason:
-                shape = str(reason)
-            except (KeyError, TypeError, ValueError, ArithmeticError):
-                shape = "its arguments do not fit its layer"  # reported by the checks that follow
-            if isinstance(shape, list):
-                shape = "it has several outputs"
-        self.shape_cache[id(target)] = shape
-        return shape
+        return self.explicit.get(ref.target, ref.target) if isinstance(ref.target, str) else ref.target
+
+    def pending_shape(self, pending):
+        from kspec.builder.shapes import ShapeConflict, Unchecked, layer_output
+
+        inputs = []
+        for ref in pending.refs:
+            target = self.shape_target(ref)
+            inputs.append(self.shape_cache.get(id(target)) if isinstance(target, _Pending)
+                          else self.input_shapes.get(target))
+        if pending.layer.op == MODEL_OP:
+            return "it is a model used as a layer"
+        if any(not isinstance(shape, tuple) for shape in inputs):
+            return "an input of it has no static shape"
+        try:
+            shape, _ = layer_output(pending.layer, inputs)
+        except (Unchecked, ShapeConflict) as reason:
+            return str(reason)
+        except (KeyError, TypeError, ValueError, ArithmeticError):
+            return "its arguments do not fit its layer"  # reported by the checks that follow
+        return "it has several outputs" if isinstance(shape, list) else shape
 
     # -- names and references ------------------------------------------------------------------------
     def assign_names(self):

@@ -244,3 +244,18 @@ models:
     assert [name for name, _, _ in nodes] == ["conv2_block1_1_conv", "conv2_block1_2_conv", "out"]
     assert _error(write_spec, text.replace('"_"', '"/"')) == (
         "spec.yaml:2:17: name_separator: expected one of `.`, `_`, `-`. Received: name_separator='/'")
+
+
+def test_shape_after_thousands_of_layers_needs_no_deep_recursion(write_spec):
+    nodes, shapes = _graph(write_spec, """kspec: 1
+models:
+  net:
+    inputs: {x: [3]}
+    layers:
+      - repeat: 3000
+        layers:
+          - dense: {units: 2}
+      - {name: out, dense: {units: "${channels(previous) + 1}"}}
+""")
+    assert nodes[-1][0] == "out" and len(nodes) == 3001
+    assert shapes.shape("out") == (None, 3)
