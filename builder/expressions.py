@@ -10,6 +10,7 @@ access, no other calls, and every intermediate value and the number of calls are
 """
 
 import ast
+import functools
 import math
 import operator
 import re
@@ -98,7 +99,9 @@ def evaluate(text, names):
         raise ExpressionError("expression nests too deeply") from None
 
 
+@functools.lru_cache(maxsize=4096)
 def _parse(text):
+    """The syntax tree of an expression (cached: a block's expressions repeat at every call; never mutated)."""
     if len(text) > MAX_EXPRESSION_CHARS:
         raise ExpressionError(f"expression is longer than {MAX_EXPRESSION_CHARS} characters")
     try:

@@ -393,8 +393,9 @@ class _ModelResolver:
         return [{**scope, variable: iteration} for iteration in range(count)]
 
     def if_scopes(self, item, path, scope, context):
-        condition = self.value(item["if"], scope, (*path, "if"), context, schema="#/$defs/node/properties/if")
-        if condition is None:
+        condition = self.value(item["if"], scope, (*path, "if"), context)
+        if not isinstance(condition, bool):  # the schema words the problem (checked only then: it is slow)
+            self.value(item["if"], scope, (*path, "if"), context, schema="#/$defs/node/properties/if")
             return None
         return [scope] if condition else []
 
