@@ -135,7 +135,7 @@ def from_spec(name, overrides):
     """The trainer `kspec train specs/NAME` builds, and a second build of the spec's models with its weights."""
     from kspec import builder
     from kspec.training.config import TrainingConfig
-    from kspec.training.generative import build_compiled_trainer
+    from kspec.training.trainer_from_spec import build_compiled_trainer
 
     spec = builder.load_spec(os.path.join(REPO, "specs", name), overrides=overrides)
     config = TrainingConfig.from_spec(spec)

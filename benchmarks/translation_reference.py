@@ -51,7 +51,7 @@ def main():
     from kspec.trainers.sample_grid import write_png
     from kspec.trainers.translation_grid import translation_grid
     from kspec.training.checkpoints import read_state
-    from kspec.training.generative import build_compiled_trainer, load_trained
+    from kspec.training.trainer_from_spec import build_compiled_trainer, load_trained
     from kspec.training.run_directory import RunDirectory
 
     for run_dir in args.runs:

@@ -6,8 +6,16 @@ and inputs, changed static output shapes and parameter counts, and changed `trai
 No TensorFlow is imported.
 
 Example:
->>> shallow = load_side("specs/unet.yaml", ["params.depth=2"])  # doctest: +SKIP
->>> print(format_diff(diff_specs(load_side("specs/unet.yaml"), shallow)))  # doctest: +SKIP
+>>> import os, kspec
+>>> unet = os.path.join(os.path.dirname(kspec.__file__), "specs", "unet.yaml")  # a spec shipped with kspec
+>>> print(format_diff(diff_specs(load_side(unet), load_side(unet, ["params.depth=2"]))))
+--- .../specs/unet.yaml
++++ .../specs/unet.yaml
+~ model unet: parameters 481,796 -> 116,804
+    - down2.conv2d: conv2d(filters: 64, kernel_size: 3, padding: same, activation: relu)  (None, 16, 16, 64)  18,496 parameters
+...
+    ~ bottom.conv2d_1: filters 128 -> 64; output (None, 8, 8, 128) -> (None, 16, 16, 64); parameters 147,584 -> 36,928
+    ~ up1.upsample: from up2.double_conv.conv2d_1 -> bottom.conv2d_1
 """
 
 import os

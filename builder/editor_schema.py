@@ -23,7 +23,7 @@ import json
 import os
 import sys
 
-from kspec.builder.keras_catalog import load_table
+from kspec.builder.keras_catalog import OBJECT_SECTIONS, load_table
 from kspec.builder.schema import load_schema
 
 EDITOR_SCHEMA_PATH = os.path.join(os.path.dirname(__file__), "kspec.editor.schema.json")
@@ -68,11 +68,11 @@ def _argument_types(activations):
         "str": {"type": ["string", "object"]},  # a name, or a Keras config mapping (initializers)
         "str_or_null": {"type": ["string", "null"]},
         "layer": {"$ref": "#/$defs/node"},
-        # `kernel_initializer: he_normal` or `{random_normal: {stddev: 0.02}}` (checks.check_named_call)
-        **{kind: {"type": ["string", "object", "null"]} for kind in ("initializer", "regularizer", "constraint")},
         "activation": {"anyOf": [{"enum": activations}, {"type": ["object", "null"]}]},
         "any": {},
     }
+    # An initializer, regularizer or constraint: a catalog name, `{name: {arguments}}` or Keras' serialized form.
+    types.update({name: {"type": ["string", "object", "null"]} for name in OBJECT_SECTIONS})
     types.update({name: {"enum": values} for name, values in _ENUMS.items()})
     return {f"argument_{name}": _or_template(schema) for name, schema in types.items()}
 

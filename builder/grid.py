@@ -5,8 +5,10 @@ overrides; each is validated with static shapes (no TensorFlow), giving its para
 every layer can be counted, or its first problem.
 
 Example:
->>> [row.overrides for row in validate_grid("specs/unet.yaml", ["params.depth=2,3"])]  # doctest: +SKIP
-[['params.depth=2'], ['params.depth=3']]
+>>> import os, kspec
+>>> unet = os.path.join(os.path.dirname(kspec.__file__), "specs", "unet.yaml")  # a spec shipped with kspec
+>>> [(row.overrides, row.parameters) for row in validate_grid(unet, ["params.depth=2,3"])]
+[(['params.depth=2'], {'unet': 116804}), (['params.depth=3'], {'unet': 481796})]
 """
 
 import itertools

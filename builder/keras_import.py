@@ -7,9 +7,24 @@ weights), one output picked from a layer with several. Functional `keras.ops` ca
 the equivalent layers (`x + y` -> `add`, `x + 3.0` -> `rescaling` with an offset; both compute the same
 floats). Nested models become models of the spec used with `{model: ...}`.
 
-Example:
->>> document = spec_from_model(load_source("keras.applications.MobileNetV2", input_shape=(96, 96, 3)))  # doctest: +SKIP
->>> write_spec(document, "mobilenet_v2.yaml", "keras.applications.MobileNetV2")                        # doctest: +SKIP
+Example (`load_source("keras.applications.MobileNetV2")` gives such a model too; `write_spec` writes the text):
+>>> import keras
+>>> net = keras.Sequential([keras.Input((8,)), keras.layers.Dense(4, activation="relu", name="hidden"),
+...                         keras.layers.Dense(1, name="out")], name="net")
+>>> print(spec_text(spec_from_model(net), "a Sequential model"))
+# Imported from a Sequential model by `kspec import` (Keras ...). Arguments equal to Keras'
+# defaults are left out; metadata.parameters is the source model's count.
+kspec: 1
+metadata:
+  parameters:
+    net: 41
+models:
+  net:
+    inputs: {...: [8]}
+    layers:
+    - {name: hidden, dense: {units: 4, activation: relu}}
+    - {name: out, dense: {units: 1}}
+<BLANKLINE>
 """
 
 import importlib

@@ -14,6 +14,7 @@ import stat
 import yaml
 
 from kspec.builder.document import MarkedDict, MarkedList, mark_of
+from kspec.builder.parameter_counts import forget_inherited_counts
 from kspec.errors import Mark, SpecError
 
 # Limits (documented in README "Security").
@@ -249,6 +250,7 @@ def _load_with_extends(abs_path, display, stack):
         merged = deep_merge(merged, _load_with_extends(parent_abs, parent_display, (*stack, abs_path)))
     if renames is not None:
         rename_models(merged, renames, renames_mark)
+    forget_inherited_counts(merged, document)
     return deep_merge(merged, document)
 
 

@@ -3,7 +3,8 @@
 Validate compares it with the static count (builder/shapes.py) when every layer of a model can be counted;
 the Keras build (summary, build, train) compares it with `count_params()` in every case. A declared count
 describes the spec as written: a `--set` that changes the architecture (anything but `training`, `data` and
-`metadata`) makes it stale, so it is dropped from the document before resolution (and from run directories).
+`metadata`) makes it stale, so it is dropped from the document before resolution (and from run directories);
+so does a spec that `extends` another and changes its architecture without declaring counts of its own.
 """
 
 from kspec.builder.document import format_path, mark_at
@@ -19,6 +20,19 @@ def forget_stale_counts(document, overrides):
     if not isinstance(metadata, dict) or "parameters" not in metadata:
         return
     if any(_top_key(override) not in _NOT_ARCHITECTURE for override in overrides):
+        del metadata["parameters"]
+
+
+def forget_inherited_counts(parents, child):
+    """Removes the counts `parents` (an `extends` chain, merged) declare when `child` may change their models and
+    declares none of its own: they describe the parent spec, not the one that extends it."""
+    metadata = parents.get("metadata")
+    if not isinstance(metadata, dict) or "parameters" not in metadata:
+        return
+    child_metadata = child.get("metadata")
+    if isinstance(child_metadata, dict) and "parameters" in child_metadata:
+        return
+    if any(key not in _NOT_ARCHITECTURE | {"kspec"} for key in child):
         del metadata["parameters"]
 
 

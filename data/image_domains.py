@@ -6,6 +6,7 @@ import os
 import numpy as np
 
 from kspec.data.domains import Domains
+from kspec.data.files import check_image_files
 
 LAYOUTS = ("classes", "cyclegan", "side_by_side")
 
@@ -30,7 +31,10 @@ def read_domain_layout(args, layout, path):
         return None
 
     def read(directory, read_size):
-        return _read(directory, labels=None, color_mode=color_mode, size=read_size, interpolation="bilinear")[0]
+        check_image_files([os.path.join(directory, name) for name in _image_files(directory)],
+                          lambda message: args.error("path", message))
+        return _read(directory, labels=None, color_mode=color_mode, size=read_size, interpolation="bilinear",
+                     args=args, argument="path")[0]
 
     if layout == "cyclegan":
         train_a, train_b = read(folder("trainA"), size), read(folder("trainB"), size)

@@ -43,7 +43,7 @@ def calibration_bins(probabilities, labels, bins=DEFAULT_BINS):
 
     Example:
     >>> result = calibration_bins(np.array([[0.9, 0.1], [0.8, 0.2]]), np.array([0, 1]), bins=5)
-    >>> result.counts.tolist(), result.accuracy[-1]
+    >>> result.counts.tolist(), float(result.accuracy[-1])
     ([0, 0, 0, 1, 1], 1.0)
     """
     probabilities = np.asarray(probabilities, dtype="float64")

@@ -19,7 +19,7 @@ def entropy(probabilities, axis=-1):
     (0.693147, 0.0)
     """
     p = np.asarray(probabilities, dtype="float64")
-    return -np.sum(np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0), axis=axis)
+    return np.sum(np.where(p > 0, -p * np.log(np.where(p > 0, p, 1.0)), 0.0), axis=axis)
 
 
 def as_class_probabilities(outputs):

@@ -5,7 +5,7 @@ import os
 import numpy as np
 
 from kspec.errors import SpecError
-from kspec.training.generative import load_trained
+from kspec.training.trainer_from_spec import load_trained
 
 # Normalizations whose model range is fixed, so that image files (0..255) map onto it whatever the raw range.
 _MODEL_RANGES = {"unit": (0.0, 1.0), "symmetric": (-1.0, 1.0)}
@@ -39,7 +39,7 @@ def translate_run(run_dir, input_path, output, *, direction="ab", checkpoint="la
     from kspec import builder
     from kspec.data import load_arrays
     from kspec.training.config import TrainingConfig
-    from kspec.training.generative import SAMPLER_ROLE, trainer_models
+    from kspec.training.trainer_from_spec import SAMPLER_ROLE, trainer_models
     from kspec.training.run_directory import RunDirectory
 
     run = RunDirectory.open(run_dir)

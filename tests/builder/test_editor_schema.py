@@ -32,6 +32,12 @@ def test_every_catalog_layer_is_a_node_property_with_its_arguments(validator):
     assert conv2d["properties"]["padding"] == {"$ref": "#/$defs/argument_padding", "default": "valid"}
 
 
+def test_every_argument_type_of_the_catalog_has_a_definition():
+    definitions = load_editor_schema()["$defs"]
+    types = {argument["type"] for entry in load_table()["layers"].values() for argument in entry["arguments"].values()}
+    assert {t for t in types if f"argument_{t}" not in definitions} == set()
+
+
 @pytest.mark.parametrize("name", SPEC_FILES)
 def test_every_shipped_spec_validates_as_written(validator, name):
     with open(os.path.join(SPECS_DIR, name), encoding="utf-8") as stream:

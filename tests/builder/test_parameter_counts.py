@@ -73,3 +73,17 @@ def test_overrides_of_the_architecture_drop_the_declared_counts_and_others_keep_
     assert [p.message for p in problems] == [
         "model `unet` has 481,796 parameters, but metadata declares 5; correct the count or the model"
     ]
+
+
+def test_a_spec_extending_another_keeps_its_counts_only_while_it_leaves_the_models_alone(write_spec):
+    write_spec(NET % 36, "base.yaml")
+    same_models = write_spec("kspec: 1\nextends: base.yaml\ntraining: {epochs: 3}\n", "same.yaml")
+    wider = write_spec("kspec: 1\nextends: base.yaml\nmodels: {net: {layers: [{dense: {units: 8}}]}}\n", "wider.yaml")
+    declared = write_spec("kspec: 1\nextends: base.yaml\nmetadata: {parameters: {net: 1}}\n"
+                          "models: {net: {layers: [{dense: {units: 8}}]}}\n", "declared.yaml")
+    assert builder.load_spec(same_models).metadata["parameters"] == {"net": 36}
+    assert "parameters" not in builder.load_spec(wider).metadata  # 72 parameters now: the base's 36 are stale
+    assert [str(p) for p in builder.validate(declared)] == [
+        f"{declared}:3:30: metadata.parameters.net: model `net` has 72 parameters, but metadata declares 1; "
+        "correct the count or the model"
+    ]

@@ -23,7 +23,7 @@ AAE = os.path.join(SPECS_DIR, "aae.yaml")
         (CNN, "training.callbacks={early_stopping: {patience: soon}}", "training.callbacks.early_stopping.patience: expected an integer. Received: patience='soon'"),
         (VAE, "training.trainer={vae: {betta: 2}}", "training.trainer.vae.betta: trainer `vae` has no option `betta` (did you mean 'beta'?)"),
         (VAE, "training.trainer=vea", "training.trainer: unknown trainer `vea` (did you mean 'vae'?)"),
-        (DCGAN, "training.trainer={9: {}}", "training.trainer: unknown trainer `9`; one of: supervised, vae, gan, aae"),
+        (DCGAN, "training.trainer={9: {}}", "training.trainer: unknown trainer `9`; one of: supervised, vae, gan, aae, cyclegan, pix2pix"),
         (DCGAN, "training.trainer={gan: {n_critic: 0}}", "training.trainer.gan.n_critic: expected a positive integer. Received: n_critic=0"),
         (DCGAN, "training.trainer={gan: {ema_decay: 1.5}}", "training.trainer.gan.ema_decay: expected a number in (0, 1) or null. Received: ema_decay=1.5"),
         (VAE, "training.trainer={vae: {beta: high}}", "training.trainer.vae.beta: expected a number. Received: beta='high'"),

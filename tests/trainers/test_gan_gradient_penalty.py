@@ -78,7 +78,8 @@ def penalty_points(seen, real, fake):
 def test_penalty_is_the_closed_form_at_points_between_each_real_and_its_fake(wgan_gp):
     gan, seen = wgan_gp
     real, fake = real_and_fake()
-    loss, (adversarial, penalty) = gan.discriminator_loss(real, fake, training=True)
+    loss, terms = gan.discriminator_loss(real, fake, training=True)
+    adversarial, penalty = terms["adversarial"], terms["gradient_penalty"]
     points = penalty_points(seen, real, fake)
     weights = interpolation_weights(points, real, fake)
     assert np.all((weights >= 0) & (weights <= 1)), weights

@@ -49,10 +49,11 @@ def stamp(path):
 
 def fit(run, monitor, values, mode="auto", initial_epoch=0):
     model = tiny_model()
+    state = restore(model, run) if initial_epoch else None  # what `kspec train --resume` hands the checkpoint
     if initial_epoch:
-        assert restore(model, run) == initial_epoch
+        assert state["epoch"] == initial_epoch
     x, y = np.ones((4, 2), "float32"), np.ones((4, 1), "float32")
-    checkpoint = RunCheckpoint(run, monitor=monitor, mode=mode)
+    checkpoint = RunCheckpoint(run, monitor=monitor, mode=mode, state=state)
     model.fit(x, y, batch_size=4, epochs=len(values), initial_epoch=initial_epoch, verbose=0, shuffle=False,
               callbacks=[ScriptedEpochs(monitor, values), checkpoint])
     return model

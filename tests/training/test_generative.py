@@ -10,6 +10,10 @@ import numpy as np
 import pytest
 from support import SPECS_DIR, run_cli
 
+QUICK = ["--set", "training.epochs=1", "--set", "training.steps_per_epoch=2", "--set", "training.samples.every=1",
+         "--set", "training.samples.count=4"]
+
+
 def train(tmp_path, spec, *extra):
     run = tmp_path / spec
     result = run_cli("train", os.path.join(SPECS_DIR, f"{spec}.yaml"), "--out", run, *extra)

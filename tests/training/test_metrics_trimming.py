@@ -18,6 +18,10 @@ from kspec.training.run_directory import RunDirectory
 HEADER = "epoch,loss,val_loss\n"
 
 
+class Killed(BaseException):
+    """Stands for the process being killed: no `except Exception` (or OSError) handler runs."""
+
+
 def rows(count):
     return [f"{epoch},{1.0 / (epoch + 1)!r},{2.0 / (epoch + 3)!r}\n" for epoch in range(count)]
 
@@ -58,22 +62,25 @@ def test_resume_after_a_crash_between_the_row_and_the_commit_logs_every_epoch_on
     for epoch in range(3):
         checkpoint.on_epoch_end(epoch, {"loss": 1.0 / (epoch + 1)})
     committed_rows = metrics_rows(run)
-    # Epoch 4 logs its row, then dies saving its checkpoint: state.json still names epoch 3.
+    # Epoch 4 logs its row, then the process dies (kill -9: nothing runs after) while saving its checkpoint:
+    # state.json still names epoch 3.
     with monkeypatch.context() as patch:
-        patch.setattr(keras.Model, "save", lambda *args, **kwargs: (_ for _ in ()).throw(OSError("killed")))
-        with pytest.raises(OSError):
+        patch.setattr(keras.Model, "save", lambda *args, **kwargs: (_ for _ in ()).throw(Killed()))
+        with pytest.raises(Killed):
             checkpoint.on_epoch_end(3, {"loss": 0.2})
     assert [row[0] for row in metrics_rows(run)] == ["epoch", "0", "1", "2", "3"]
     assert read_state(run)["epoch"] == 3
 
     resumed = tiny_model()
-    assert restore(resumed, run) == 3
+    assert restore(resumed, run)["epoch"] == 3
     assert metrics_rows(run) == committed_rows
     checkpoint = RunCheckpoint(run, monitor="loss")
     checkpoint.set_model(resumed)
     checkpoint.on_epoch_end(3, {"loss": 0.125})
     assert metrics_rows(run) == committed_rows + [["3", "0.125"]]
-    assert read_state(run) == {"epoch": 4, "checkpoint": "epoch-0004.keras", "monitor": "loss", "best": 0.125}
+    state = read_state(run)
+    assert {key: state[key] for key in ("epoch", "checkpoint", "monitor", "best")} == {
+        "epoch": 4, "checkpoint": "epoch-0004.keras", "monitor": "loss", "best": 0.125}
     np.testing.assert_array_equal(
         keras.saving.load_model(os.path.join(run.checkpoint_dir, "epoch-0004.keras")).get_weights()[0],
         resumed.get_weights()[0])

@@ -117,7 +117,7 @@ def test_exported_generator_maps_an_image_batch_to_an_image_batch_in_plain_tenso
     subprocess.run([sys.executable, "-c", SERVE_IN_PLAIN_TF, str(tmp_path / "generator_ab"),
                     str(tmp_path / "images.npz"), str(tmp_path / "served.npy")],
                    check=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": ""}, timeout=300)
-    from kspec.training.generative import load_trained
+    from kspec.training.trainer_from_spec import load_trained
 
     trainer = load_trained(str(cyclegan_run))[0]
     np.testing.assert_allclose(np.load(tmp_path / "served.npy"), trainer.translate(images), atol=1e-5)
@@ -218,7 +218,7 @@ def test_cyclegan_resumes_after_kill_9_to_the_full_epoch_count(tmp_path):
     assert state(run)["epoch"] == 3
     with open(run / "metrics.csv") as stream:
         assert [line.split(",")[0] for line in stream.read().splitlines()] == ["epoch", "0", "1", "2"]
-    from kspec.training.generative import load_trained
+    from kspec.training.trainer_from_spec import load_trained
 
     trainer = load_trained(str(run))[0]
     assert int(trainer.g_optimizer.iterations) == int(trainer.d_b_optimizer.iterations) == 6
