@@ -77,16 +77,10 @@ def _argument_types(activations):
     return {f"argument_{name}": _or_template(schema) for name, schema in types.items()}
 
 
-def _layer_schema(entry, known):
-    """The schema of one layer's arguments; `known` holds the `argument_<type>` definitions."""
+def _layer_schema(entry):
     properties, required = {}, []
     for name, argument in entry["arguments"].items():
-        arg_type = argument["type"]
-        if arg_type.endswith(_OR_NULL) and f"argument_{arg_type}" not in known:
-            # `positive_ints_or_null`: the base type or null (checks.check_argument reads it the same way).
-            schema = {"anyOf": [{"$ref": f"#/$defs/argument_{arg_type[:-len(_OR_NULL)]}"}, {"type": "null"}]}
-        else:
-            schema = {"$ref": f"#/$defs/argument_{arg_type}"}
+        schema = {"$ref": f"#/$defs/argument_{argument['type']}"}
         if "default" in argument:
             schema["default"] = argument["default"]
         if argument.get("required"):
@@ -146,7 +140,12 @@ def generate_editor_schema(structure=None, table=None):
     }
     definitions.update(_argument_types(table["activations"]))
     node = definitions["node"]
-    layers = {entry["name"]: _layer_schema(entry, definitions) for entry in table["layers"].values()}
+    for arg_type in sorted({a["type"] for e in table["layers"].values() for a in e["arguments"].values()}):
+        if arg_type.endswith(_OR_NULL) and f"argument_{arg_type}" not in definitions:
+            # `positive_ints_or_null`: the base type or null, as checks.check_argument reads it.
+            base = {"$ref": f"#/$defs/argument_{arg_type[:-len(_OR_NULL)]}"}
+            definitions[f"argument_{arg_type}"] = {"anyOf": [base, {"type": "null"}]}
+    layers = {entry["name"]: _layer_schema(entry) for entry in table["layers"].values()}
     clashes = sorted(set(layers) & set(node["properties"]))
     if clashes:
         raise RuntimeError(f"layer names clash with node keys: {clashes}")

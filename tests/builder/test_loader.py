@@ -223,14 +223,17 @@ metadata:
 
 def test_extends_renames_models_with_the_nodes_and_counts_that_name_them(tmp_path):
     (tmp_path / "base.yaml").write_text(BASE_WITH_TWO_MODELS)
-    (tmp_path / "child.yaml").write_text("extends: base.yaml\nrename: {encoder: backbone}\n"
-                                         "models:\n  backbone: {layers: [{dense: {units: 3}}]}\n")
-    document = load_document(str(tmp_path / "child.yaml"))
+    (tmp_path / "renamed.yaml").write_text("extends: base.yaml\nrename: {encoder: backbone}\n")
+    document = load_document(str(tmp_path / "renamed.yaml"))
     assert list(document["models"]) == ["backbone", "classifier"]
-    assert document["models"]["backbone"]["layers"] == [{"dense": {"units": 3}}]  # the child merges over it
     assert document["models"]["classifier"]["layers"][0] == {"model": "backbone"}
     assert document["metadata"]["parameters"] == {"classifier": 13, "backbone": 10}
     assert "rename" not in document
+    (tmp_path / "changed.yaml").write_text("extends: base.yaml\nrename: {encoder: backbone}\n"
+                                           "models:\n  backbone: {layers: [{dense: {units: 3}}]}\n")
+    document = load_document(str(tmp_path / "changed.yaml"))
+    assert document["models"]["backbone"]["layers"] == [{"dense": {"units": 3}}]  # the child merges over it
+    assert "parameters" not in document["metadata"]  # they described the parent's models
 
 
 @pytest.mark.parametrize("child, message", [
