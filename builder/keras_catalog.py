@@ -111,7 +111,7 @@ _WIDENABLE = {"positive_int", "positive_ints", "int", "int_or_ints", "ints", "sh
               "probability", "bool", "str", "layer"}
 _FLOATS = re.compile(r"\bfloats?\b", re.IGNORECASE)
 _SEQUENCE = re.compile(r"\b(?:tuple|list)\b", re.IGNORECASE)
-_NONE = re.compile(r"`?\bNone\b`?")
+_NONE = re.compile(r"\bNone\b")
 
 
 def documented_arguments(cls):
