@@ -37,6 +37,7 @@ def _ints(value, minimum=None):
     return bool(values) and all(_is_int(v) and (minimum is None or v >= minimum) for v in values)
 
 
+_OR_NULL = "_or_null"
 # type name -> (test, what was expected)
 _TYPES = {
     "positive_int": (lambda v: _is_int(v) and v >= 1, "a positive integer"),
@@ -48,6 +49,9 @@ _TYPES = {
     "shape": (lambda v: isinstance(v, list) and all(_is_int(d) and (d >= 1 or d == -1) for d in v),
               "a list of positive integers (one may be -1)"),
     "number": (_is_number, "a number"),
+    "numbers": (lambda v: _is_number(v) or (isinstance(v, list) and bool(v) and all(_is_number(x) for x in v)),
+                "a number or a list of numbers"),
+    "probability": (lambda v: _is_number(v) and 0 <= v <= 1, "a number in [0, 1]"),
     "fraction": (lambda v: _is_number(v) and 0 <= v < 1, "a number in [0, 1)"),
     "fraction_or_null": (lambda v: v is None or (_is_number(v) and 0 < v < 1), "a number in (0, 1) or null"),
     "positive_int_or_null": (lambda v: v is None or (_is_int(v) and v >= 1), "a positive integer or null"),
@@ -62,7 +66,15 @@ _TYPES = {
 
 
 def check_argument(arg_type, value, activations):
-    """Returns what was expected when `value` does not fit `arg_type`, else None."""
+    """Returns what was expected when `value` does not fit `arg_type`, else None.
+
+    A type named `<type>_or_null` that `_TYPES` does not list takes null or what `<type>` takes.
+    """
+    if arg_type.endswith(_OR_NULL) and arg_type not in _TYPES:
+        if value is None:
+            return None
+        expected = check_argument(arg_type[:-len(_OR_NULL)], value, activations)
+        return expected and f"{expected} or null"
     if arg_type in _ENUMS:
         allowed = _ENUMS[arg_type]
         if value in allowed and not isinstance(value, bool):

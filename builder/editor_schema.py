@@ -29,7 +29,8 @@ from kspec.builder.schema import load_schema
 EDITOR_SCHEMA_PATH = os.path.join(os.path.dirname(__file__), "kspec.editor.schema.json")
 
 _TEMPLATE = {"$ref": "#/$defs/template"}
-_NODE_KEYS = ("name", "from", "repeat", "as", "layers", "model")
+_OR_NULL = "_or_null"  # as in checks.check_argument: `<type>_or_null` is `<type>` or null
+_NODE_KEYS = ("name", "from", "repeat", "for", "if", "as", "layers", "model")
 # The enumerated argument types of `checks.py`, as JSON values (null included where Keras takes None).
 _ENUMS = {
     "padding": ["valid", "same"],
@@ -60,7 +61,9 @@ def _argument_types(activations):
         "ints": {**_list_of(integer), "minItems": 1},
         "shape": _list_of({"anyOf": [positive, {"const": -1}]}),
         "number": {"type": "number"},
+        "numbers": {"anyOf": [{"type": "number"}, {**_list_of({"type": "number"}), "minItems": 1}]},
         "fraction": {"type": "number", "minimum": 0, "exclusiveMaximum": 1},
+        "probability": {"type": "number", "minimum": 0, "maximum": 1},
         "bool": {"type": "boolean"},
         "str": {"type": ["string", "object"]},  # a name, or a Keras config mapping (initializers)
         "str_or_null": {"type": ["string", "null"]},
@@ -137,6 +140,11 @@ def generate_editor_schema(structure=None, table=None):
     }
     definitions.update(_argument_types(table["activations"]))
     node = definitions["node"]
+    for arg_type in sorted({a["type"] for e in table["layers"].values() for a in e["arguments"].values()}):
+        if arg_type.endswith(_OR_NULL) and f"argument_{arg_type}" not in definitions:
+            # `positive_ints_or_null`: the base type or null, as checks.check_argument reads it.
+            base = {"$ref": f"#/$defs/argument_{arg_type[:-len(_OR_NULL)]}"}
+            definitions[f"argument_{arg_type}"] = {"anyOf": [base, {"type": "null"}]}
     layers = {entry["name"]: _layer_schema(entry) for entry in table["layers"].values()}
     clashes = sorted(set(layers) & set(node["properties"]))
     if clashes:

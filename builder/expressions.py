@@ -3,11 +3,14 @@
 Specs may compute values from params (`filters: ${base * 2**i}`). Python's `eval` would let a spec run
 arbitrary code, so expressions are parsed with `ast` and only a whitelist of node types is walked: numbers,
 strings, booleans, names of params, arithmetic, comparisons, `and`/`or`/`not`, `a if c else b`, lists,
-indexing a list with an integer, and the functions below. No attribute access, no other calls, and every
-intermediate value is bounded so that `9**9**9` or `'a' * 10**9` fail at once instead of hanging.
+indexing a list with an integer, the functions below, a spec's own `functions:` (`Function`, pure and
+non-recursive), and `shape(node)` / `channels(node)` where the resolver supplies static shapes. No attribute
+access, no other calls, and every intermediate value and the number of calls are bounded, so that `9**9**9`,
+`'a' * 10**9` or functions that call each other twice at every level fail at once instead of hanging.
 """
 
 import ast
+import functools
 import math
 import operator
 import re
@@ -17,6 +20,9 @@ MAX_INT = 10**15
 MAX_EXPONENT = 64
 MAX_STRING = 1_000
 MAX_LIST = 10_000
+MAX_CALLS = 10_000  # calls of spec functions in one expression
+SHAPES = "$shapes"  # scope key of the resolver's `name -> static shape` lookup (not a valid identifier)
+SHAPE_FUNCTIONS = ("shape", "channels")
 
 
 class ExpressionError(ValueError):
@@ -41,6 +47,8 @@ _FUNCTIONS = {
     "log2": math.log2,
 }
 
+BUILTIN_FUNCTIONS = (*_FUNCTIONS, *SHAPE_FUNCTIONS)
+
 _BINARY = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,
@@ -62,6 +70,10 @@ _COMPARE = {
 _INTERPOLATION = re.compile(r"\$\{([^{}]*)\}")
 
 
+class _CallLimit(ExpressionError):
+    """An expression made more than MAX_CALLS function calls."""
+
+
 def is_expression(value):
     return isinstance(value, str) and "${" in value
 
@@ -80,18 +92,66 @@ def evaluate(text, names):
     >>> evaluate("base * 2**i", {"base": 16, "i": 3})
     128
     """
-    if len(text) > MAX_EXPRESSION_CHARS:
-        raise ExpressionError(f"expression is longer than {MAX_EXPRESSION_CHARS} characters")
-    try:
-        tree = ast.parse(text.strip(), mode="eval")
-    except SyntaxError as error:
-        raise ExpressionError(f"invalid expression `{text.strip()}`: {error.msg}") from None
-    except (RecursionError, MemoryError):
-        raise ExpressionError("expression nests too deeply") from None
+    tree = _parse(text)
     try:
         return _Evaluator(names).visit(tree.body)
     except RecursionError:
         raise ExpressionError("expression nests too deeply") from None
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse(text):
+    """The syntax tree of an expression (cached: a block's expressions repeat at every call; never mutated)."""
+    if len(text) > MAX_EXPRESSION_CHARS:
+        raise ExpressionError(f"expression is longer than {MAX_EXPRESSION_CHARS} characters")
+    try:
+        return ast.parse(text.strip(), mode="eval")
+    except SyntaxError as error:
+        raise ExpressionError(f"invalid expression `{text.strip()}`: {error.msg}") from None
+    except (RecursionError, MemoryError):
+        raise ExpressionError("expression nests too deeply") from None
+
+
+class Function:
+    """A spec's function: named parameters and one pure expression, callable in expressions by its name.
+
+    The body sees its arguments and the functions only (no params, no shapes), so a call means the same
+    wherever it is written. Put a `Function` in the names an expression is evaluated with to make it callable.
+
+    Args:
+        name: the function's name.
+        parameters: its parameter names.
+        body: one expression, with or without `${...}` around it.
+
+    Raises:
+        ExpressionError: the body is not one valid expression.
+
+    Example:
+    >>> double = Function("double", ["v"], "${v * 2}")
+    >>> evaluate("double(21)", {"double": double})
+    42
+    """
+
+    def __init__(self, name, parameters, body):
+        text = body.strip()
+        whole = _INTERPOLATION.fullmatch(text)
+        if whole:
+            text = whole.group(1)
+        elif "${" in text:
+            raise ExpressionError("a function body is one expression, like `${v * 2}`")
+        self.name, self.parameters, self.tree = name, list(parameters), _parse(text)
+
+    def calls(self):
+        """Names this body calls."""
+        return {node.func.id for node in ast.walk(self.tree) if isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)}
+
+    def free_names(self):
+        """Names the body reads that are not its parameters (an error: the body sees nothing else)."""
+        called = {id(node.func) for node in ast.walk(self.tree) if isinstance(node, ast.Call)}
+        return sorted({node.id for node in ast.walk(self.tree) if isinstance(node, ast.Name)
+                       and id(node) not in called and node.id not in self.parameters
+                       and node.id not in ("true", "false", "null")})
 
 
 def interpolate(value, names):
@@ -121,8 +181,9 @@ def _as_text(value):
 
 
 class _Evaluator(ast.NodeVisitor):
-    def __init__(self, names):
+    def __init__(self, names, calls=None):
         self.names = names
+        self.calls = calls if calls is not None else [0]  # shared with the evaluators of called functions
 
     def generic_visit(self, node):
         raise ExpressionError(f"`{type(node).__name__}` is not allowed in expressions")
@@ -133,6 +194,8 @@ class _Evaluator(ast.NodeVisitor):
         raise ExpressionError(f"constant {node.value!r} is not allowed in expressions")
 
     def visit_Name(self, node):
+        if isinstance(self.names.get(node.id), Function):
+            raise ExpressionError(f"`{node.id}` is a function; call it like `{node.id}(...)`")
         if node.id in self.names:
             return self.names[node.id]
         if node.id in ("true", "false", "null"):
@@ -213,16 +276,60 @@ class _Evaluator(ast.NodeVisitor):
         return container[index]
 
     def visit_Call(self, node):
-        if not isinstance(node.func, ast.Name) or node.func.id not in _FUNCTIONS:
-            allowed = ", ".join(sorted(_FUNCTIONS))
+        name = node.func.id if isinstance(node.func, ast.Name) else None
+        target = self.names.get(name)
+        if not isinstance(target, Function) and name not in _FUNCTIONS and name not in SHAPE_FUNCTIONS:
+            spec_functions = [key for key, value in self.names.items() if isinstance(value, Function)]
+            allowed = ", ".join(sorted([*_FUNCTIONS, *SHAPE_FUNCTIONS, *spec_functions]))
             raise ExpressionError(f"only these functions may be called: {allowed}")
         if node.keywords:
-            raise ExpressionError(f"`{node.func.id}` takes no keyword arguments here")
+            raise ExpressionError(f"`{name}` takes no keyword arguments here")
+        if name in SHAPE_FUNCTIONS and not isinstance(target, Function):
+            return self.shape_call(name, node.args)
         args = [self.visit(arg) for arg in node.args]
+        if isinstance(target, Function):
+            return self.call_function(target, args)
         try:
-            return _bounded(_FUNCTIONS[node.func.id](*args))
+            return _bounded(_FUNCTIONS[name](*args))
         except (TypeError, ValueError, OverflowError) as error:
-            raise ExpressionError(f"`{node.func.id}`: {error}") from None
+            raise ExpressionError(f"`{name}`: {error}") from None
+
+    def call_function(self, function, args):
+        if len(args) != len(function.parameters):
+            raise ExpressionError(f"`{function.name}` takes {len(function.parameters)} argument(s) "
+                                  f"({', '.join(function.parameters)}). Received: {len(args)}")
+        self.calls[0] += 1
+        if self.calls[0] > MAX_CALLS:
+            raise _CallLimit(f"expression calls functions more than {MAX_CALLS} times")
+        functions = {key: value for key, value in self.names.items() if isinstance(value, Function)}
+        inner = _Evaluator({**functions, **dict(zip(function.parameters, args))}, self.calls)
+        try:
+            return inner.visit(function.tree.body)
+        except _CallLimit:
+            raise  # the whole expression's budget: no single function is to blame
+        except ExpressionError as error:
+            raise ExpressionError(f"in function `{function.name}`: {error}") from None
+
+    def shape_call(self, name, args):
+        """`shape(node)`: the node's static shape as a list (batch axis first, null where unknown);
+        `channels(node)`: its last axis."""
+        if len(args) != 1 or not isinstance(args[0], ast.Name):
+            raise ExpressionError(f"`{name}` takes one node name, like `{name}(conv1)`")
+        lookup = self.names.get(SHAPES)
+        if lookup is None:
+            raise ExpressionError(f"`{name}()` works in a model's layers only, where earlier nodes have shapes")
+        node_name = args[0].id
+        shape = lookup(node_name)
+        if name == "shape":
+            return list(shape)
+        if shape[-1] is None:
+            raise ExpressionError(f"the channels (last axis) of `{node_name}` are not known statically: "
+                                  f"its shape is {_shape_text(shape)}")
+        return shape[-1]
+
+
+def _shape_text(shape):
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
 
 
 def _require_number(value, what):
@@ -251,6 +358,7 @@ def _unknown_name(name, names):
     import difflib
 
     message = f"unknown name `{name}` in expression"
+    names = [key for key, value in names.items() if key != SHAPES and not isinstance(value, Function)]
     close = difflib.get_close_matches(name, list(names), n=1)
     if close:
         message += f" (did you mean `{close[0]}`?)"

@@ -46,9 +46,9 @@ _BY_NAME = {
     "pool_size": "positive_ints",
     "dilation_rate": "positive_ints",
     "size": "positive_ints",
-    "rate": "fraction",
-    "dropout": "fraction",
-    "recurrent_dropout": "fraction",
+    "rate": "probability",
+    "dropout": "probability",
+    "recurrent_dropout": "probability",
     "activation": "activation",
     "recurrent_activation": "activation",
     "target_shape": "shape",
@@ -105,6 +105,58 @@ def _argument_type(class_name, name, default):
     return "any"
 
 
+# Types a constructor's docstring may widen (see `_widen`); the others (activations, initializers, enums that
+# list None, `any`) already say everything.
+_WIDENABLE = {"positive_int", "positive_ints", "int", "int_or_ints", "ints", "shape", "number", "numbers",
+              "probability", "bool", "str", "layer"}
+_FLOATS = re.compile(r"\bfloats?\b", re.IGNORECASE)
+_SEQUENCE = re.compile(r"\b(?:tuple|list)\b", re.IGNORECASE)
+_NONE = re.compile(r"\bNone\b")
+
+
+def documented_arguments(cls):
+    """`{argument: its text}` from the `Args:` section of a class docstring (Keras' layout)."""
+    lines = (inspect.getdoc(cls) or "").splitlines()
+    found, name, indent = {}, None, None
+    in_args = False
+    for line in lines:
+        stripped = line.strip()
+        if stripped in ("Args:", "Arguments:"):
+            in_args, name, indent = True, None, None
+            continue
+        if not in_args:
+            continue
+        depth = len(line) - len(line.lstrip())
+        match = re.match(r"(\*{0,2}\w+): ?(.*)", stripped)
+        if match and (indent is None or depth <= indent):
+            name, indent = match.group(1).lstrip("*"), depth
+            found[name] = match.group(2)
+        elif stripped and name is not None and depth > indent:
+            found[name] += " " + stripped
+        elif stripped and indent is not None and depth < indent:
+            in_args = False  # the next section (`Input shape:`, `Example:`)
+    return found
+
+
+def _widen(arg_type, default, text):
+    """The type widened to every form the constructor documents, so that no valid Keras argument is refused.
+
+    The type from the argument's name or default says too little when the docstring documents more: floats
+    where the default is an integer (`value_range=(0, 255)`, "list/tuple of 2 floats"), a (low, high) tuple
+    where the default is one number (`factor`, "a float or a tuple of two floats"), and None ("int or None").
+    A default is always a valid value, so a default of None makes the type nullable too.
+    """
+    if arg_type not in _WIDENABLE:
+        return arg_type
+    if arg_type in ("int", "int_or_ints") and _FLOATS.search(text):
+        arg_type = "number" if arg_type == "int" else "numbers"
+    if arg_type == "number" and _SEQUENCE.search(text):
+        arg_type = "numbers"
+    if default is None or _NONE.search(text):
+        arg_type += "_or_null"
+    return arg_type
+
+
 _NOT_JSON = object()
 
 
@@ -123,14 +175,17 @@ def _json_value(value):
 def _arguments(cls):
     """Constructor arguments of a class, typed from their names and defaults (`name` is kspec's to set)."""
     arguments = {}
+    documented = documented_arguments(cls)
     for parameter in list(inspect.signature(cls.__init__).parameters.values())[1:]:
         if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD) or parameter.name == "name":
             continue
         entry = {"type": _BY_NAME.get(parameter.name, "any")}
         if parameter.default is parameter.empty:
+            entry["type"] = _widen(entry["type"], parameter.default, documented.get(parameter.name, ""))
             entry["required"] = True
         else:
-            entry["type"] = _argument_type(cls.__name__, parameter.name, parameter.default)
+            entry["type"] = _widen(_argument_type(cls.__name__, parameter.name, parameter.default),
+                                   parameter.default, documented.get(parameter.name, ""))
             default = _json_value(parameter.default)
             if default is not _NOT_JSON:
                 entry["default"] = default  # shown by `kspec layers NAME` and in the editor schema

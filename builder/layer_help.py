@@ -10,7 +10,7 @@ dropout: keras.layers.Dropout
 import difflib
 import json
 
-from kspec.builder.checks import _ENUMS, _TYPES  # the words `kspec validate` uses for each argument type
+from kspec.builder.checks import _ENUMS, _OR_NULL, _TYPES  # the words `kspec validate` uses for each type
 from kspec.builder.keras_catalog import layer_names, load_table, lookup_layer
 from kspec.errors import SpecError
 
@@ -34,6 +34,8 @@ def list_layers():
 
 def type_words(arg_type):
     """What an argument type accepts, in the words of `kspec validate`'s messages."""
+    if arg_type.endswith(_OR_NULL) and arg_type not in _TYPES:
+        return type_words(arg_type[:-len(_OR_NULL)]) + " or null"
     if arg_type in _ENUMS:
         return "one of " + ", ".join("null" if value is None else value for value in _ENUMS[arg_type])
     if arg_type == "activation":

@@ -226,7 +226,12 @@ def _load_with_extends(abs_path, display, stack):
             mark=getattr(document, "mark", None) or Mark(display, 1, 1),
         )
     if "extends" not in document:
+        if "rename" in document:
+            raise SpecError("`rename` renames models of the spec named in `extends`; this spec has no `extends`",
+                            path="rename", mark=mark_of(document, "rename", of_key=True))
         return document
+    renames = document.pop("rename", None)
+    renames_mark = document.value_marks.get("rename")
     parents = document.pop("extends")
     mark = mark_of(document, None)
     parent_mark = document.value_marks.get("extends", mark)
@@ -243,8 +248,53 @@ def _load_with_extends(abs_path, display, stack):
             raise SpecError(f"cannot find `{parent}` (looked in {os.path.dirname(abs_path)})", path="extends", mark=parent_mark)
         parent_display = os.path.relpath(parent_abs) if not os.path.isabs(display) else parent_abs
         merged = deep_merge(merged, _load_with_extends(parent_abs, parent_display, (*stack, abs_path)))
+    if renames is not None:
+        rename_models(merged, renames, renames_mark)
     forget_inherited_counts(merged, document)
     return deep_merge(merged, document)
+
+
+def rename_models(document, renames, mark=None):
+    """Renames models of `document` in place: `{old: new}` renames the model, the `{model: old}` nodes that use
+    it and its `metadata.parameters` entry (what `rename:` next to `extends:` asks of the parent spec).
+
+    Raises:
+        SpecError: `renames` is not a mapping of names, names a model the document lacks, or takes a name in use.
+    """
+    models = document.get("models")
+    if not isinstance(renames, dict) or not all(isinstance(v, str) for v in renames.values()):
+        raise SpecError(f"expected a mapping of model names to new names. Received: rename={renames!r}",
+                        path="rename", mark=mark)
+    models = models if isinstance(models, dict) else {}
+    for old, new in renames.items():
+        where = {"path": f"rename.{old}", "mark": mark_of(renames, old, of_key=True) or mark}
+        if old not in models:
+            raise SpecError(f"the extended spec has no model `{old}` (models: {', '.join(models) or 'none'})", **where)
+        if new in models and new not in renames:
+            raise SpecError(f"cannot rename `{old}` to `{new}`: the extended spec has a model `{new}` already",
+                            **where)
+    renamed = MarkedDict(mark=getattr(models, "mark", None))
+    for name, model in models.items():
+        new = renames.get(name, name)
+        renamed.set_marked(new, model, mark_of(models, name, of_key=True), mark_of(models, name))
+    document["models"] = renamed
+    _rename_model_nodes(document, renames)
+    parameters = (document.get("metadata") or {}).get("parameters")
+    if isinstance(parameters, dict):
+        for old, new in renames.items():
+            if old in parameters:
+                parameters[new] = parameters.pop(old)
+
+
+def _rename_model_nodes(value, renames):
+    if isinstance(value, dict):
+        if isinstance(value.get("model"), str) and value["model"] in renames:
+            value["model"] = renames[value["model"]]
+        for item in value.values():
+            _rename_model_nodes(item, renames)
+    elif isinstance(value, list):
+        for item in value:
+            _rename_model_nodes(item, renames)
 
 
 def deep_merge(base, override):

@@ -2,8 +2,11 @@
 
 - `params` are evaluated in order (spec level, then model level), so later ones may use earlier ones.
 - A block call `{double_conv: {filters: 64}, name: down1}` expands the block's layers with its arguments in
-  scope; inner nodes are named `down1.<inner name>`, and `down1` itself refers to the block's output.
-- `{repeat: N, as: i, layers: [...]}` expands its layers N times with `i` = 0..N-1 in scope.
+  scope; inner nodes are named `down1.<inner name>` (`down1_<inner name>` with `name_separator: _`), and
+  `down1` itself refers to the block's output.
+- Groups `{repeat: N, as: i, layers: [...]}`, `{for: {f: [16, 32], s: [1, 2]}, as: i, layers: [...]}` (zipped
+  lists, `i` the index) and `{if: "${cond}", layers: [...]}` expand their layers once per iteration; a group
+  has no name of its own, and one that expands to nothing passes its input through.
 - A node's inputs default to the previous node; `from:` names nodes or model inputs, in any order (checks
   reject cycles).
 - `defaults:` (of the spec, then of the model) fill in the arguments a layer's node does not give.
@@ -13,8 +16,9 @@
 import difflib
 
 from kspec.builder.document import MarkedDict, MarkedList, format_path, mark_at, mark_of
-from kspec.builder.expressions import ExpressionError, interpolate, is_expression
 from kspec.builder.applications import APPLICATION_OP, unknown_application
+from kspec.builder.expressions import (BUILTIN_FUNCTIONS, SHAPES, ExpressionError, Function, interpolate,
+                                      is_expression)
 from kspec.builder.graph import InitFrom, LayerCall, ModelGraph, ModelInput, Node, ResolvedSpec
 from kspec.builder.keras_catalog import layer_names, load_table, lookup_application, lookup_layer
 from kspec.builder.schema import check_resolved_value
@@ -22,7 +26,9 @@ from kspec.errors import Problem, SpecError
 
 MAX_NODES = 10_000
 MAX_BLOCK_DEPTH = 16
-_NODE_KEYS = {"name", "from", "repeat", "as", "layers", "trainable", "init_from"}
+_GROUP_KEYS = ("repeat", "for", "if")
+_GROUP_WORDS = {"repeat": "a repeated group", "for": "a `for` group", "if": "an `if` group"}
+_NODE_KEYS = {"name", "from", "as", "layers", "trainable", "init_from", *_GROUP_KEYS}
 MODEL_OP = "model"  # `{model: encoder}` uses another model of the spec as a layer
 PREVIOUS = "previous"  # in `from:`, the node before this one
 _REFERENCES = "#/$defs/references"  # the schema of `from:` and `outputs:`
@@ -53,16 +59,20 @@ class _Pending:
 def resolve(document, file="<spec>"):
     """Resolves a schema-valid document into a `ResolvedSpec`; raises `SpecError` listing every problem."""
     problems = []
-    params = _evaluate_params(document, ("params",), {}, problems)
-    defaults = _resolve_defaults(document, ("defaults",), params, problems)
+    functions = _define_functions(document, problems)
+    if problems:  # every expression may call the functions: their problems come alone
+        raise SpecError(problems)
+    scope = _evaluate_params(document, ("params",), functions, problems)
+    params = {name: value for name, value in scope.items() if not isinstance(value, Function)}
+    defaults = _resolve_defaults(document, ("defaults",), scope, problems)
     models = {}
     for model_name in document.get("models", {}):
-        models[model_name] = _ModelResolver(document, model_name, params, defaults, problems).resolve()
+        models[model_name] = _ModelResolver(document, model_name, scope, defaults, problems).resolve()
     sections = {}
     for section in ("training", "data"):
         if section in document:
             try:
-                sections[section] = _interpolate_deep(document[section], params)
+                sections[section] = _interpolate_deep(document[section], scope)
             except ExpressionError as error:
                 path = _error_path((section,), error)
                 problems.append(Problem(str(error), format_path(document, path), mark_at(document, path)))
@@ -79,6 +89,46 @@ def resolve(document, file="<spec>"):
         document=document,
         defaults=list(defaults.values()) + [call for model in models.values() for call in model.defaults],
     )
+
+
+def _define_functions(document, problems):
+    """The spec's `functions:` as `{name: Function}`; a body that is not one expression, reads a name other
+    than its parameters, or calls itself (directly or through others) is a problem at its `expr`."""
+    functions = {}
+    for name, definition in (document.get("functions") or {}).items():
+        path = ("functions", name, "expr")
+        try:
+            if name in BUILTIN_FUNCTIONS:
+                raise ExpressionError(f"`{name}` is a built-in function; choose another name")
+            function = Function(name, definition.get("args") or [], definition["expr"])
+            free = function.free_names()
+            if free:
+                raise ExpressionError(f"function `{name}` reads `{free[0]}`, which is not one of its parameters "
+                                      f"({', '.join(function.parameters) or 'none'}); a function sees only its "
+                                      "arguments")
+        except ExpressionError as error:
+            problems.append(Problem(str(error), format_path(document, path), mark_at(document, path)))
+            continue
+        functions[name] = function
+    for name in functions:
+        cycle = _call_cycle(name, functions, [name])
+        if cycle:
+            path = ("functions", name, "expr")
+            through = f" (through {' -> '.join(cycle)})" if len(cycle) > 2 else ""
+            problems.append(Problem(f"function `{name}` calls itself{through}; functions cannot recurse",
+                                    format_path(document, path), mark_at(document, path)))
+    return functions
+
+
+def _call_cycle(start, functions, trail):
+    for called in sorted(functions[trail[-1]].calls()):
+        if called == start:
+            return [*trail, called]
+        if called in functions and called not in trail:
+            cycle = _call_cycle(start, functions, [*trail, called])
+            if cycle:
+                return cycle
+    return None
 
 
 def _evaluate_params(document, path, scope, problems):
@@ -188,9 +238,13 @@ class _ModelResolver:
         self.reported = set()  # (message, path) of the problems recorded
         self.broken = set()  # names of nodes left out for a problem already recorded
         self.incomplete = False  # a repeat or block was left out: names inside it are unknown
+        self.skipped = {}  # names inside `if` groups left out -> spec path of their `if`
+        self.input_shapes = {}  # model input -> its declared shape with the batch axis (for `shape()`)
+        self.shape_cache = {}  # id(_Pending) -> its static shape, or why it is unknown
         self.iterations = 0
         self.table = load_table()
         self.blocks = document.get("blocks", {}) or {}
+        self.separator = document.get("name_separator", ".")  # between a block call's name and its nodes'
         self.scope = _evaluate_params(document, (*self.base, "params"), spec_params, problems)
         self.own_defaults = _resolve_defaults(document, (*self.base, "defaults"), self.scope, problems)
         self.defaults = dict(spec_defaults)
@@ -233,6 +287,7 @@ class _ModelResolver:
     def resolve(self):
         model = self.document["models"][self.name]
         inputs = self.resolve_inputs(model)
+        self.input_shapes = {i.name: (None, *i.shape) for i in inputs}
         first = _Ref(inputs[0].name) if len(inputs) == 1 else None
         try:
             last = self.expand(model["layers"], (*self.base, "layers"), self.scope, "", {}, first, "")
@@ -283,13 +338,15 @@ class _ModelResolver:
     # -- expansion -----------------------------------------------------------------------------------
     def expand(self, items, path, scope, prefix, block_inputs, previous, context):
         """Expands a list of nodes; returns a `_Ref` to the last one (the default input of what follows)."""
+        outer = scope
         for index, item in enumerate(items):
             item_path = (*path, index)
+            scope = {**outer, SHAPES: self.shape_lookup(prefix, block_inputs, previous)}
             ops = [key for key in item if key not in _NODE_KEYS]
             if MODEL_OP in ops and len(ops) == 1:
                 ops = [MODEL_OP]
-            if "repeat" in item or "layers" in item:
-                previous = self.expand_repeat(item, item_path, scope, prefix, block_inputs, previous, context, ops)
+            if "layers" in item or any(key in item for key in _GROUP_KEYS):
+                previous = self.expand_group(item, item_path, scope, prefix, block_inputs, previous, context, ops)
                 continue
             if len(ops) != 1:
                 found = ", ".join(f"`{op}`" for op in ops) or "none"
@@ -350,45 +407,109 @@ class _ModelResolver:
             previous = _Ref(pending)
         return previous
 
-    def expand_repeat(self, item, path, scope, prefix, block_inputs, previous, context, ops):
-        if "repeat" not in item or "layers" not in item:
-            missing = "layers" if "repeat" in item else "repeat"
-            self.fail(f"a repeated group needs both `repeat: N` and `layers: [...]`; `{missing}` is missing", path, context)
+    def expand_group(self, item, path, scope, prefix, block_inputs, previous, context, ops):
+        """Expands `{repeat|for|if: ..., layers: [...]}`; returns a `_Ref` to its last node.
+
+        A group adds no name of its own: its nodes are named as if written in its place. Its input is `from:`
+        (default: the previous node); a group that expands to nothing (`if` false, `repeat: 0`, `for` over
+        empty lists) passes that input through.
+        """
+        kinds = [key for key in _GROUP_KEYS if key in item]
+        if len(kinds) != 1 or "layers" not in item:
+            if not kinds:
+                message = "a group of `layers` needs one of `repeat: N`, `for: {...}` or `if: ...`"
+            elif len(kinds) > 1:
+                message = (f"a group takes one of `repeat`, `for` and `if`. Received: "
+                           f"{', '.join(f'`{k}`' for k in kinds)}; nest one group in another to combine them")
+            else:
+                message = f"{_GROUP_WORDS[kinds[0]]} needs `layers: [...]`"
+            self.fail(message, path, context)
             return previous
-        extra_keys = [key for key in ("name", "init_from") if key in item]
-        if ops or extra_keys:
-            extra = ", ".join(f"`{k}`" for k in ops + extra_keys)
-            self.fail("a repeated group takes only `repeat`, `as`, `from`, `trainable` and `layers`. Received also: "
-                      f"{extra}", path, context)
-            return previous
-        count = self.value(item["repeat"], scope, (*path, "repeat"), context, schema="#/$defs/node/properties/repeat")
-        if count is None:
-            self.incomplete = True
-            return previous
-        if count > MAX_NODES:
-            self.fail(f"repeat count {count} exceeds the limit of {MAX_NODES} layers", (*path, "repeat"), context)
+        kind = kinds[0]
+        extra = (ops + [key for key in ("name", "init_from") if key in item]
+                 + (["as"] if kind == "if" and "as" in item else []))
+        if extra:
+            allowed = f"`{kind}`, " + ("" if kind == "if" else "`as`, ") + "`from`, `trainable` and `layers`"
+            self.fail(f"{_GROUP_WORDS[kind]} takes only {allowed}. Received also: {', '.join(f'`{k}`' for k in extra)}",
+                      path, context)
             return previous
         if "from" in item:
             refs = self.node_refs(item, path, scope, prefix, block_inputs, previous, context)
             if refs:
                 previous = refs[0]
-        variable = item.get("as", "i")
+        scopes = getattr(self, f"{kind}_scopes")(item, path, scope, context)
+        if scopes is None:
+            self.incomplete = True
+            return previous
+        if not scopes and kind == "if":
+            self.remember_skipped(item["layers"], prefix, format_path(self.document, (*path, "if")))
         self.frozen_scopes.append(self.node_trainable(item, path, scope, context))
         try:
-            return self.expand_iterations(item, path, scope, prefix, block_inputs, previous, context, count, variable)
+            return self.expand_iterations(item, path, prefix, block_inputs, previous, context, scopes, kind)
         finally:
             self.frozen_scopes.pop()
 
-    def expand_iterations(self, item, path, scope, prefix, block_inputs, previous, context, count, variable):
-        for iteration in range(count):
-            # Nested repeats of nothing (`repeat: 0` inside) add no layers but still cost time: bound them too.
+    def expand_iterations(self, item, path, prefix, block_inputs, previous, context, scopes, kind):
+        for inner_scope in scopes:
+            # Nested groups of nothing (`repeat: 0` inside) add no layers but still cost time: bound them too.
             self.iterations += 1
             if self.iterations > 10 * MAX_NODES:
-                self.fail(f"repetitions nest to more than {10 * MAX_NODES} iterations", (*path, "repeat"), context)
+                self.fail(f"repetitions nest to more than {10 * MAX_NODES} iterations", (*path, kind), context)
                 raise _TooLarge()
-            previous = self.expand(item["layers"], (*path, "layers"), {**scope, variable: iteration}, prefix,
-                                   block_inputs, previous, context)
+            previous = self.expand(item["layers"], (*path, "layers"), inner_scope, prefix, block_inputs, previous,
+                                   context)
         return previous
+
+    def repeat_scopes(self, item, path, scope, context):
+        count = self.value(item["repeat"], scope, (*path, "repeat"), context, schema="#/$defs/node/properties/repeat")
+        if count is None:
+            return None
+        if count > MAX_NODES:
+            self.fail(f"repeat count {count} exceeds the limit of {MAX_NODES} layers", (*path, "repeat"), context)
+            return None
+        variable = item.get("as", "i")
+        return [{**scope, variable: iteration} for iteration in range(count)]
+
+    def if_scopes(self, item, path, scope, context):
+        condition = self.value(item["if"], scope, (*path, "if"), context)
+        if not isinstance(condition, bool):  # the schema words the problem (checked only then: it is slow)
+            self.value(item["if"], scope, (*path, "if"), context, schema="#/$defs/node/properties/if")
+            return None
+        return [scope] if condition else []
+
+    def for_scopes(self, item, path, scope, context):
+        lists = {}
+        for variable, raw in item["for"].items():
+            value = self.value(raw, scope, (*path, "for", variable), context,
+                               schema="#/$defs/node/properties/for/additionalProperties")
+            if value is None:
+                return None
+            lists[variable] = value
+        if len({len(values) for values in lists.values()}) > 1:
+            lengths = ", ".join(f"`{name}` has {len(values)}" for name, values in lists.items())
+            self.fail(f"`for` zips lists of equal length. Received: {lengths}", (*path, "for"), context)
+            return None
+        index = item.get("as", "i")
+        if "as" in item and index in lists:
+            self.fail(f"`as: {index}` names the index, but `{index}` is also a variable of `for`; rename one",
+                      (*path, "as"), context)
+            return None
+        scopes = []
+        for position, values in enumerate(zip(*lists.values())):
+            bound = {} if index in lists else {index: position}
+            scopes.append({**scope, **bound, **dict(zip(lists, values))})
+        return scopes
+
+    def remember_skipped(self, items, prefix, where):
+        """Records the literal names of a group left out by `if`, to explain references to them."""
+        for item in items:
+            if not isinstance(item, dict):
+                continue
+            name = item.get("name")
+            if isinstance(name, str) and not is_expression(name):
+                self.skipped.setdefault(prefix + name, where)
+            if isinstance(item.get("layers"), list):
+                self.remember_skipped(item["layers"], prefix, where)
 
     def expand_block(self, block_name, item, path, scope, prefix, name, refs, context):
         block = self.blocks[block_name]
@@ -414,7 +535,7 @@ class _ModelResolver:
         qualified = prefix + (name or self.auto_block_name(prefix, block_name))
         inner_context = f"in block `{block_name}` called as `{qualified}` at {format_path(self.document, path)}"
         self.block_stack.append(block_name)
-        last = self.expand(block["layers"], (*block_path, "layers"), {**scope, **args}, qualified + ".",
+        last = self.expand(block["layers"], (*block_path, "layers"), {**scope, **args}, qualified + self.separator,
                            dict(zip(input_names, refs)), refs[0], inner_context)
         self.block_stack.pop()
         if "output" in block:
@@ -422,7 +543,7 @@ class _ModelResolver:
                                 schema="#/$defs/block/properties/output")
             if output is None:
                 return None
-            last = _Ref(qualified + "." + str(output), str(output), qualified + ".",
+            last = _Ref(qualified + self.separator + str(output), str(output), qualified + self.separator,
                         mark_at(self.document, (*block_path, "output")), (*block_path, "output"))
         if qualified in self.aliases or qualified in self.explicit:
             self.fail(f"duplicate name `{qualified}`", path, context)
@@ -599,7 +720,7 @@ class _ModelResolver:
         args = {}
         for arg_name, raw in (raw_args or {}).items():
             spec = entry["arguments"].get(arg_name, {})
-            if spec.get("type") == "layer" and isinstance(raw, dict):
+            if spec.get("type") in ("layer", "layer_or_null") and isinstance(raw, dict):
                 nested = [k for k in raw]
                 if len(nested) != 1:
                     self.fail(f"expected one layer such as `{{lstm: {{units: 32}}}}`. Received: {arg_name}={raw!r}",
@@ -623,6 +744,75 @@ class _ModelResolver:
     def make_call(self, op, args, path):
         arg_marks = {name: mark_at(self.document, (*path, name)) for name in args}
         return LayerCall(op, args, mark_at(self.document, path[:-1]), format_path(self.document, path), arg_marks)
+
+    # -- static shapes in expressions ------------------------------------------------------------------
+    def shape_lookup(self, prefix, block_inputs, previous):
+        """The `name -> static shape` function that `shape()` and `channels()` call at one place of the spec.
+
+        Only nodes expanded before that place have shapes: they are inferred on demand with the rules of
+        `builder/shapes.py`, from the arguments as resolved (checks come later, so arguments that those rules
+        cannot read make the shape unknown here, and the checks report them).
+        """
+
+        def lookup(written):
+            if written == PREVIOUS and previous is not None:
+                ref = previous
+            elif written in block_inputs:
+                ref = block_inputs[written]
+            else:
+                ref = _Ref(prefix + written, written, prefix)
+            shape = self.static_shape(ref)
+            if shape is None:
+                visible = [n[len(prefix):] for n in [*self.explicit, *self.aliases, *self.input_shapes]
+                           if n.startswith(prefix)] + list(block_inputs)
+                close = difflib.get_close_matches(written, visible, n=1)
+                hint = f" (did you mean `{close[0]}`?)" if close else ""
+                raise ExpressionError(f"unknown node `{written}`{hint}; `shape()` and `channels()` read nodes "
+                                      "and inputs defined before this one")
+            if isinstance(shape, str):
+                raise ExpressionError(f"the shape of `{written}` is not known statically: {shape}")
+            return shape
+
+        return lookup
+
+    def static_shape(self, ref):
+        """The shape of what `ref` names: a tuple, a string saying why it is unknown, or None for no such node."""
+        target = self.shape_target(ref)
+        if not isinstance(target, _Pending):
+            return self.input_shapes.get(target)
+        # Nodes are expanded after their inputs (a `from:` naming a later node leaves it unknown here), so
+        # one pass in expansion order, without recursion, infers every node up to the one asked for.
+        for pending in self.pending[len(self.shape_cache):]:
+            self.shape_cache[id(pending)] = self.pending_shape(pending)
+        return self.shape_cache[id(target)]
+
+    def shape_target(self, ref):
+        """The `_Pending` or model input name `ref` stands for so far, following block names to their output."""
+        seen = set()
+        while isinstance(ref.target, str) and ref.target in self.aliases and ref.target not in seen:
+            seen.add(ref.target)
+            ref = self.aliases[ref.target]
+        return self.explicit.get(ref.target, ref.target) if isinstance(ref.target, str) else ref.target
+
+    def pending_shape(self, pending):
+        from kspec.builder.shapes import ShapeConflict, Unchecked, layer_output
+
+        inputs = []
+        for ref in pending.refs:
+            target = self.shape_target(ref)
+            inputs.append(self.shape_cache.get(id(target)) if isinstance(target, _Pending)
+                          else self.input_shapes.get(target))
+        if pending.layer.op == MODEL_OP:
+            return "it is a model used as a layer"
+        if any(not isinstance(shape, tuple) for shape in inputs):
+            return "an input of it has no static shape"
+        try:
+            shape, _ = layer_output(pending.layer, inputs)
+        except (Unchecked, ShapeConflict) as reason:
+            return str(reason)
+        except (KeyError, TypeError, ValueError, ArithmeticError):
+            return "its arguments do not fit its layer"  # reported by the checks that follow
+        return "it has several outputs" if isinstance(shape, list) else shape
 
     # -- names and references ------------------------------------------------------------------------
     def assign_names(self):
@@ -660,6 +850,8 @@ class _ModelResolver:
         written = ref.written or target
         close = difflib.get_close_matches(written, visible, n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
+        if target in self.skipped:
+            hint = f": it is in an `if` group whose condition is false ({self.skipped[target]})"
         path = ref.path or ()
         self.fail(f"unknown node '{written}'{hint}", path, context if prefix else "")
         return None

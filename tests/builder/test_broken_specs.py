@@ -92,7 +92,7 @@ BROKEN_SPECS = [
     (
         'code_in_expression',
         BASE.replace("${units}", "${__import__('os').system('true')}"),
-        'spec.yaml:8:24: models.net.layers[0].dense.units: only these functions may be called: abs, ceil, float, floor, int, len, log2, max, min, round, sqrt',
+        'spec.yaml:8:24: models.net.layers[0].dense.units: only these functions may be called: abs, ceil, channels, float, floor, int, len, log2, max, min, round, shape, sqrt',
     ),
     (
         'division_by_zero',
@@ -192,7 +192,7 @@ BROKEN_SPECS = [
     (
         'dropout_rate_too_big',
         BASE.replace("{units: 2}", "{units: 2}}\n      - {dropout: {rate: 1.5}").replace("{name: out, ", "{name: out, "),
-        'spec.yaml:10:26: models.net.layers[2].dropout.rate: expected a number in [0, 1). Received: rate=1.5',
+        'spec.yaml:10:26: models.net.layers[2].dropout.rate: expected a number in [0, 1]. Received: rate=1.5',
     ),
 ]
 

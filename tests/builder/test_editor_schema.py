@@ -71,7 +71,7 @@ _MODEL = "kspec: 1\nmodels:\n  m:\n    inputs: {x: [8]}\n    layers:\n      - "
         (_MODEL + "conv1d: {filters: 4, kernel_size: 3, padding: full}", ["models", "m", "layers", 0, "conv1d", "padding"],
          "'full' is not one of ['valid', 'same', 'causal']"),
         (_MODEL + "dropout: {rate: 1.5}", ["models", "m", "layers", 0, "dropout", "rate"],
-         "1.5 is greater than or equal to the maximum of 1"),
+         "1.5 is greater than the maximum of 1"),
         (_MODEL + "bidirectional: {layer: {lstm: {unit: 4}}}", ["models", "m", "layers", 0, "bidirectional", "layer", "lstm"],
          "Additional properties are not allowed ('unit' was unexpected)"),
         ("kspec: 1\nparams: {n: 3}\n", [], "'models' is a required property"),

@@ -24,7 +24,7 @@ def test_one_layer_lists_its_arguments_with_types_and_defaults():
     assert result.exit_code == 0
     assert result.stdout.splitlines()[:4] == [
         "dropout: keras.layers.Dropout",
-        "  rate         a number in [0, 1)  required",
+        "  rate         a number in [0, 1]  required",
         "  noise_shape  anything            default null",
         "  seed         an integer or null  default null",
     ]

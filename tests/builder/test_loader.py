@@ -210,3 +210,43 @@ def test_set_of_a_key_the_schema_does_not_know_is_located_at_the_set(tmp_path):
     assert result.stderr.strip().splitlines() == [
         "--set training.epoch=3: training.epoch: unknown key `epoch` (did you mean `epochs`?)"
     ]
+
+
+BASE_WITH_TWO_MODELS = """kspec: 1
+models:
+  encoder: {inputs: {x: [4]}, layers: [{dense: {units: 2}}]}
+  classifier: {inputs: {x: [4]}, layers: [{model: encoder}, {dense: {units: 1}}]}
+metadata:
+  parameters: {encoder: 10, classifier: 13}
+"""
+
+
+def test_extends_renames_models_with_the_nodes_and_counts_that_name_them(tmp_path):
+    (tmp_path / "base.yaml").write_text(BASE_WITH_TWO_MODELS)
+    (tmp_path / "renamed.yaml").write_text("extends: base.yaml\nrename: {encoder: backbone}\n")
+    document = load_document(str(tmp_path / "renamed.yaml"))
+    assert list(document["models"]) == ["backbone", "classifier"]
+    assert document["models"]["classifier"]["layers"][0] == {"model": "backbone"}
+    assert document["metadata"]["parameters"] == {"classifier": 13, "backbone": 10}
+    assert "rename" not in document
+    (tmp_path / "changed.yaml").write_text("extends: base.yaml\nrename: {encoder: backbone}\n"
+                                           "models:\n  backbone: {layers: [{dense: {units: 3}}]}\n")
+    document = load_document(str(tmp_path / "changed.yaml"))
+    assert document["models"]["backbone"]["layers"] == [{"dense": {"units": 3}}]  # the child merges over it
+    assert "parameters" not in document["metadata"]  # they described the parent's models
+
+
+@pytest.mark.parametrize("child, message", [
+    ("extends: base.yaml\nrename: {encodr: backbone}\n",
+     "child.yaml:2:10: rename.encodr: the extended spec has no model `encodr` (models: encoder, classifier)"),
+    ("extends: base.yaml\nrename: {encoder: classifier}\n",
+     "child.yaml:2:10: rename.encoder: cannot rename `encoder` to `classifier`: the extended spec has a model "
+     "`classifier` already"),
+    ("kspec: 1\nrename: {encoder: backbone}\n",
+     "child.yaml:2:1: rename: `rename` renames models of the spec named in `extends`; this spec has no `extends`"),
+])
+def test_bad_renames_say_what_is_wrong(tmp_path, child, message):
+    (tmp_path / "base.yaml").write_text(BASE_WITH_TWO_MODELS)
+    (tmp_path / "child.yaml").write_text(child)
+    lines = problem_text(lambda: load_document(str(tmp_path / "child.yaml")))
+    assert lines == [f"{tmp_path}/{message}"]

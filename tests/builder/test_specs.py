@@ -118,3 +118,33 @@ def test_build_of_several_models_into_one_file_asks_for_model(tmp_path):
     )
     assert run_cli("build", os.path.join(SPECS_DIR, "vae.yaml"), "--model", "decoder", "-o", tmp_path / "d.keras").exit_code == 0
     assert (tmp_path / "d.keras").exists()
+
+
+# Not among the shipped specs that every spec test builds (156 layers make those loops slow): tested here.
+MOBILENET_V2 = os.path.join(SPECS_DIR, "applications", "mobilenet_v2.yaml")
+# keras.applications.MobileNetV2(alpha=..., weights=None).count_params(), measured with Keras 3.15.
+MOBILENET_V2_PARAMETERS = {0.35: 1_691_208, 0.5: 1_987_224, 0.75: 2_663_064, 1.0: 3_538_984, 1.3: 5_431_048,
+                           1.4: 6_156_712}
+
+
+@pytest.mark.parametrize("alpha, parameters", sorted(MOBILENET_V2_PARAMETERS.items()))
+def test_mobilenet_v2_spec_has_keras_parameter_count_and_156_layers_at_every_width(alpha, parameters):
+    spec = builder.load_spec(MOBILENET_V2, overrides=[f"params.alpha={alpha}"])
+    assert spec.shapes["mobilenetv2"].total_parameters == parameters  # static: no TensorFlow
+    assert len(spec.models["mobilenetv2"].inputs) + len(spec.models["mobilenetv2"].nodes) == 156
+
+
+@pytest.mark.slow
+def test_mobilenet_v2_spec_takes_keras_weights_by_layer_name_and_computes_the_same():
+    import keras
+    import numpy as np
+
+    reference = keras.applications.MobileNetV2(input_shape=(96, 96, 3), alpha=0.35, weights=None)
+    model = builder.build(MOBILENET_V2, overrides=["params.alpha=0.35"])["mobilenetv2"]
+    names = [layer.name for layer in model.layers[1:]]
+    assert names == [layer.name for layer in reference.layers[1:-2]] + ["global_average_pooling2d", "predictions"]
+    for layer in model.layers:
+        if layer.weights:
+            layer.set_weights(reference.get_layer(layer.name).get_weights())  # by name, as weights saved by Keras
+    images = np.random.default_rng(0).uniform(-1, 1, (2, 96, 96, 3)).astype("float32")
+    np.testing.assert_allclose(model.predict(images, verbose=0), reference.predict(images, verbose=0), atol=1e-6)

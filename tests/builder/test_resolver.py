@@ -1,0 +1,261 @@
+"""The resolve stage's language: `if`/`for` groups, `functions:`, `shape()`/`channels()` (builder/resolver.py)."""
+
+import pytest
+from support import run_cli
+
+from kspec import builder
+
+
+def _graph(write_spec, text, model="net"):
+    spec = builder.load_spec(write_spec(text))
+    graph = spec.models[model]
+    return [(node.name, node.layer.op, node.inputs) for node in graph.nodes], spec.shapes[model]
+
+
+def _error(write_spec, text):
+    path = write_spec(text)
+    result = run_cli("validate", path)
+    assert result.exit_code == 1
+    return result.stderr.strip().replace(path, "spec.yaml")
+
+
+GROUPS = """kspec: 1
+params: {widths: [4, 8], strides: [1, 2], norm: true}
+models:
+  net:
+    inputs: {x: [8, 8, 3]}
+    layers:
+      - for: {f: "${widths}", s: "${strides}"}
+        as: k
+        layers:
+          - {name: "conv${k}", conv2d: {filters: "${f}", kernel_size: 3, strides: "${s}", padding: same}}
+      - if: "${norm}"
+        layers:
+          - {name: bn, batch_normalization: {}}
+      - if: "${not norm}"
+        layers:
+          - {name: dropped, dropout: {rate: 0.5}}
+      - {name: out, flatten: {}}
+"""
+
+
+def test_for_zips_lists_with_an_index_and_if_keeps_or_skips_its_layers(write_spec):
+    nodes, shapes = _graph(write_spec, GROUPS)
+    assert nodes == [("conv0", "conv2d", ["x"]), ("conv1", "conv2d", ["conv0"]),
+                     ("bn", "batchnormalization", ["conv1"]), ("out", "flatten", ["bn"])]
+    assert shapes.shape("conv1") == (None, 4, 4, 8)
+
+
+def test_a_skipped_if_group_passes_its_input_through_from_its_from(write_spec):
+    text = """kspec: 1
+params: {residual: false}
+models:
+  net:
+    inputs: {x: [4]}
+    layers:
+      - {name: a, dense: {units: 4}}
+      - {name: b, dense: {units: 4}}
+      - if: "${residual}"
+        from: a
+        layers:
+          - {name: sum, add: {}, from: [a, b]}
+      - {name: out, concatenate: {}, from: [previous, b]}
+"""
+    nodes, _ = _graph(write_spec, text)
+    assert nodes[-1] == ("out", "concatenate", ["a", "b"])  # the skipped group's output is its input, `a`
+    nodes, _ = _graph(write_spec, text.replace("residual: false", "residual: true"))
+    assert nodes[-2:] == [("sum", "add", ["a", "b"]), ("out", "concatenate", ["sum", "b"])]
+
+
+def test_groups_nest_in_blocks_and_under_repeat(write_spec):
+    nodes, _ = _graph(write_spec, """kspec: 1
+blocks:
+  stage:
+    params: {widths: null, project: false}
+    layers:
+      - for: {w: "${widths}"}
+        layers:
+          - {name: "c${i}", dense: {units: "${w}"}}
+      - if: "${project}"
+        layers:
+          - {name: proj, dense: {units: 2}}
+models:
+  net:
+    inputs: {x: [3]}
+    layers:
+      - repeat: 2
+        as: r
+        layers:
+          - {name: "s${r}", stage: {widths: [4, 5], project: "${r == 1}"}}
+""")
+    assert [name for name, _, _ in nodes] == ["s0.c0", "s0.c1", "s1.c0", "s1.c1", "s1.proj"]
+
+
+@pytest.mark.parametrize("replace, expected", [
+    (('"${norm}"', '"${widths}"'),
+     "spec.yaml:11:13: models.net.layers[1].if: expected true or false. Received: if=[4, 8]"),
+    (('{f: "${widths}", s: "${strides}"}', '{f: "${norm}", s: "${strides}"}'),
+     "spec.yaml:7:18: models.net.layers[0].for.f: expected a list. Received: f=true"),
+    (('strides: [1, 2]', 'strides: [1, 2, 2]'),
+     "spec.yaml:7:14: models.net.layers[0].for: `for` zips lists of equal length. Received: `f` has 2, `s` has 3"),
+    (("        as: k\n", "        as: f\n"),
+     "spec.yaml:8:13: models.net.layers[0].as: `as: f` names the index, but `f` is also a variable of `for`; "
+     "rename one"),
+    (("{name: out, flatten: {}}", "{name: out, flatten: {}, from: dropped}"),
+     "spec.yaml:17:40: models.net.layers[out].from: unknown node 'dropped': it is in an `if` group whose "
+     "condition is false (models.net.layers[2].if)"),
+    (('      - if: "${norm}"\n', '      - if: "${norm}"\n        repeat: 2\n'),
+     "spec.yaml:11:9: models.net.layers[1]: a group takes one of `repeat`, `for` and `if`. Received: `repeat`, "
+     "`if`; nest one group in another to combine them"),
+    (('      - if: "${norm}"\n', '      - if: "${norm}"\n        as: j\n'),
+     "spec.yaml:11:9: models.net.layers[1]: an `if` group takes only `if`, `from` and `layers`. Received also: `as`"),
+])
+def test_bad_groups_fail_with_one_line(write_spec, replace, expected):
+    assert _error(write_spec, GROUPS.replace(*replace)) == expected
+
+
+FUNCTIONS = """kspec: 1
+functions:
+  round_to: {args: [v, d], expr: "${max(d, int(v + d / 2) // d * d)}"}
+  make_divisible:
+    description: MobileNet's rounding of widths; never more than 10% below `v`
+    args: [v, d]
+    expr: "${round_to(v, d) + (d if round_to(v, d) < 0.9 * v else 0)}"
+params: {alpha: 0.35, stem: "${make_divisible(32 * alpha, 8)}"}
+models:
+  net:
+    inputs: {x: [3]}
+    layers:
+      - {name: out, dense: {units: "${make_divisible(stem * 6, 8)}"}}
+"""
+
+
+def test_functions_compute_params_and_arguments_and_call_each_other(write_spec):
+    spec = builder.load_spec(write_spec(FUNCTIONS))
+    assert spec.params == {"alpha": 0.35, "stem": 16}  # Keras' _make_divisible(32 * 0.35, 8)
+    assert spec.models["net"].nodes[0].layer.args["units"] == 96
+
+
+@pytest.mark.parametrize("replace, expected", [
+    (('expr: "${max(d, int(v + d / 2) // d * d)}"', 'expr: "${round_to(v, d)}"'),
+     "spec.yaml:3:34: functions.round_to.expr: function `round_to` calls itself; functions cannot recurse"),
+    (('expr: "${max(d, int(v + d / 2) // d * d)}"', 'expr: "${make_divisible(v, d)}"'),
+     "spec.yaml:3:34: functions.round_to.expr: function `round_to` calls itself (through round_to -> "
+     "make_divisible -> round_to); functions cannot recurse\n"
+     "spec.yaml:7:11: functions.make_divisible.expr: function `make_divisible` calls itself (through "
+     "make_divisible -> round_to -> make_divisible); functions cannot recurse"),
+    (('expr: "${max(d, int(v + d / 2) // d * d)}"', 'expr: "${max(d, alpha)}"'),
+     "spec.yaml:3:34: functions.round_to.expr: function `round_to` reads `alpha`, which is not one of its "
+     "parameters (v, d); a function sees only its arguments"),
+    (("  round_to: {", "  max: {"),
+     "spec.yaml:3:29: functions.max.expr: `max` is a built-in function; choose another name"),
+    (('"${make_divisible(stem * 6, 8)}"', '"${make_divisible(stem)}"'),
+     "spec.yaml:13:36: models.net.layers[out].dense.units: `make_divisible` takes 2 argument(s) (v, d). "
+     "Received: 1"),
+    (('"${make_divisible(stem * 6, 8)}"', '"${make_divisible(stem, 0)}"'),
+     "spec.yaml:13:36: models.net.layers[out].dense.units: in function `make_divisible`: in function `round_to`: "
+     "division by zero"),
+    (('"${make_divisible(stem * 6, 8)}"', '"${make_divisible}"'),
+     "spec.yaml:13:36: models.net.layers[out].dense.units: `make_divisible` is a function; call it like "
+     "`make_divisible(...)`"),
+])
+def test_bad_functions_fail_with_one_line(write_spec, replace, expected):
+    assert _error(write_spec, FUNCTIONS.replace(*replace)) == expected
+
+
+SHAPES = """kspec: 1
+blocks:
+  inverted_residual:
+    params: {expansion: 6, filters: null}
+    layers:
+      - {name: expand, conv2d: {filters: "${expansion * channels(input)}", kernel_size: 1}}
+      - {name: project, conv2d: {filters: "${filters}", kernel_size: 1}}
+      - if: "${filters == channels(input) and shape(input)[1] == shape(project)[1]}"
+        layers:
+          - {name: add, add: {}, from: [input, previous]}
+models:
+  net:
+    inputs: {x: [8, 8, 4]}
+    layers:
+      - {name: b1, inverted_residual: {filters: 4}}
+      - {name: b2, inverted_residual: {filters: 6, expansion: "${channels(b1) // 2}"}}
+      - {name: out, dense: {units: "${shape(x)[1] + channels(previous)}"}}
+"""
+
+
+def test_shape_and_channels_read_earlier_nodes_block_inputs_and_model_inputs(write_spec):
+    nodes, shapes = _graph(write_spec, SHAPES)
+    names = [name for name, _, _ in nodes]
+    assert names == ["b1.expand", "b1.project", "b1.add", "b2.expand", "b2.project", "out"]
+    assert shapes.shape("b1.expand") == (None, 8, 8, 24)
+    assert shapes.shape("b2.expand") == (None, 8, 8, 8)  # expansion 4 // 2 = 2 times 4 channels
+    assert shapes.shape("out") == (None, 8, 8, 14)
+
+
+@pytest.mark.parametrize("replace, expected", [
+    (('"${shape(x)[1] + channels(previous)}"', '"${channels(b3)}"'),
+     "spec.yaml:17:36: models.net.layers[out].dense.units: unknown node `b3`; `shape()` and "
+     "`channels()` read nodes and inputs defined before this one"),
+    (('"${shape(x)[1] + channels(previous)}"', '"${channels(out)}"'),
+     "spec.yaml:17:36: models.net.layers[out].dense.units: unknown node `out`; `shape()` and `channels()` read "
+     "nodes and inputs defined before this one"),
+    (('"${shape(x)[1] + channels(previous)}"', '"${channels(\'x\')}"'),
+     "spec.yaml:17:36: models.net.layers[out].dense.units: `channels` takes one node name, like `channels(conv1)`"),
+])
+def test_bad_shape_reads_fail_with_one_line(write_spec, replace, expected):
+    assert _error(write_spec, SHAPES.replace(*replace)) == expected
+
+
+def test_channels_not_known_statically_is_an_error_at_the_expression(write_spec):
+    text = """kspec: 1
+models:
+  net:
+    inputs: {x: [8, null]}
+    layers:
+      - {name: out, dense: {units: "${channels(x)}"}}
+"""
+    assert _error(write_spec, text) == (
+        "spec.yaml:6:36: models.net.layers[out].dense.units: the channels (last axis) of `x` are not known "
+        "statically: its shape is (None, 8, None)")
+
+
+def test_shape_outside_a_model_is_an_error(write_spec):
+    text = SHAPES.replace("kspec: 1\n", "kspec: 1\nparams: {n: \"${channels(x)}\"}\n")
+    assert _error(write_spec, text) == (
+        "spec.yaml:2:13: params.n: `channels()` works in a model's layers only, where earlier nodes have shapes")
+
+
+def test_name_separator_joins_block_and_inner_names_like_keras(write_spec):
+    text = """kspec: 1
+name_separator: "_"
+blocks:
+  unit:
+    layers:
+      - {name: 1_conv, dense: {units: 2}}
+      - {name: 2_conv, dense: {units: 2}}
+models:
+  net:
+    inputs: {x: [3]}
+    layers:
+      - {name: conv2_block1, unit: {}}
+      - {name: out, dense: {units: 1}, from: conv2_block1_1_conv}
+"""
+    nodes, _ = _graph(write_spec, text.replace("from: conv2_block1_1_conv", "from: [conv2_block1_2_conv]"))
+    assert [name for name, _, _ in nodes] == ["conv2_block1_1_conv", "conv2_block1_2_conv", "out"]
+    assert _error(write_spec, text.replace('"_"', '"/"')) == (
+        "spec.yaml:2:17: name_separator: expected one of `.`, `_`, `-`. Received: name_separator='/'")
+
+
+def test_shape_after_thousands_of_layers_needs_no_deep_recursion(write_spec):
+    nodes, shapes = _graph(write_spec, """kspec: 1
+models:
+  net:
+    inputs: {x: [3]}
+    layers:
+      - repeat: 3000
+        layers:
+          - dense: {units: 2}
+      - {name: out, dense: {units: "${channels(previous) + 1}"}}
+""")
+    assert nodes[-1][0] == "out" and len(nodes) == 3001
+    assert shapes.shape("out") == (None, 3)
