@@ -108,7 +108,7 @@ models:
      "spec.yaml:11:9: models.net.layers[1]: a group takes one of `repeat`, `for` and `if`. Received: `repeat`, "
      "`if`; nest one group in another to combine them"),
     (('      - if: "${norm}"\n', '      - if: "${norm}"\n        as: j\n'),
-     "spec.yaml:11:9: models.net.layers[1]: an `if` group takes only `if`, `from` and `layers`. Received also: `as`"),
+     "spec.yaml:11:9: models.net.layers[1]: an `if` group takes only `if`, `from`, `trainable` and `layers`. Received also: `as`"),
 ])
 def test_bad_groups_fail_with_one_line(write_spec, replace, expected):
     assert _error(write_spec, GROUPS.replace(*replace)) == expected
