@@ -1,9 +1,8 @@
 """`digit_domains`: a translation task with a known answer, made from scikit-learn's bundled digits."""
 
-import numpy as np
-
 from kspec.data.digits import digits as digit_examples
 from kspec.data.domains import Domains
+from kspec.data.lazy_numpy import np
 from kspec.registry import DATA_SOURCES
 
 TRANSFORMS = ("edges", "thicken", "invert")

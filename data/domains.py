@@ -12,12 +12,13 @@ with its own normalization fitted on its training images, so the rest of the pip
   position does not matter.
 """
 
-from dataclasses import dataclass
+from __future__ import annotations  # the fields' np.ndarray stays a name: NumPy loads on first use
 
-import numpy as np
+from dataclasses import dataclass
 
 from kspec.data.arguments import mark_of_value
 from kspec.data.examples import Examples
+from kspec.data.lazy_numpy import np
 from kspec.data.normalization import Normalization
 from kspec.errors import Problem, SpecError
 

@@ -16,7 +16,7 @@ import re
 import zipfile
 import zlib
 
-import numpy as np
+from kspec.data.lazy_numpy import np
 
 DEFAULT_MAX_ARRAY_BYTES = 8 * 2**30
 DEFAULT_MAX_IMAGE_PIXELS = 64_000_000

@@ -3,8 +3,6 @@ side-by-side layout (each file holds A and B next to each other). `image_directo
 
 import os
 
-import numpy as np
-
 from kspec.data.domains import Domains
 from kspec.data.files import check_image_files
 
