@@ -174,6 +174,18 @@ class SourceArguments:
             raise self._expected(name, expected, value)
         return tuple(values)
 
+    def integers(self, name, default=REQUIRED, *, minimum=None, maximum=None):
+        """A tuple of distinct integers, from a non-empty list (each within the inclusive bounds)."""
+        expected = _describe_range("a list of distinct integers", minimum, maximum, each=True)
+        value = self._get(name, default, expected)
+        if value is None:
+            return None
+        if (not isinstance(value, (list, tuple)) or not value or not all(is_int(v) for v in value)
+                or len(set(value)) != len(value) or (minimum is not None and min(value) < minimum)
+                or (maximum is not None and max(value) > maximum)):
+            raise self._expected(name, expected, value)
+        return tuple(value)
+
     def size(self, name, default=REQUIRED):
         """An image size `(height, width)`, from one positive integer (square) or a list of two."""
         expected = "a positive integer or a list of two ([height, width])"

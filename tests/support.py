@@ -11,7 +11,8 @@ SPECS_DIR = os.path.join(REPO, "specs")
 SPEC_FILES = sorted(f for f in os.listdir(SPECS_DIR) if f.endswith(".yaml"))
 # Overrides that let a shipped spec build on its own: one that initializes from an earlier run starts from
 # random weights instead (tests do not make the run).
-BUILD_OVERRIDES = {"transfer_digits.yaml": ["models.encoder.init_from=null"]}
+BUILD_OVERRIDES = {"transfer_digits.yaml": ["models.encoder.init_from=null"],
+                   "transfer_cnn.yaml": ["models.classifier.init_from=null"]}
 
 
 def wait_until(condition, timeout, what, interval=0.02):

@@ -5,6 +5,7 @@ import pytest
 
 from kspec.data.arguments import SourceArguments
 from kspec.data.digits import digits
+from kspec.errors import SpecError
 
 
 def _digits(**args):
@@ -33,3 +34,20 @@ def test_unlabelled_targets(target, task, has_targets):
     assert (examples.targets is not None) == has_targets
     if has_targets:
         assert examples.targets is examples.inputs
+
+
+def test_classes_keep_those_digits_labelled_by_their_position_in_the_list():
+    every = digits(SourceArguments({}, source="digits"))
+    upper = digits(SourceArguments({"classes": [9, 5]}, source="digits"))
+    assert upper.num_classes == 2 and upper.class_names == ("9", "5")
+    assert len(upper.inputs) == int(np.sum(every.targets == 9) + np.sum(every.targets == 5))
+    np.testing.assert_array_equal(upper.inputs[upper.targets == 0], every.inputs[every.targets == 9])
+    np.testing.assert_array_equal(upper.inputs[upper.targets == 1], every.inputs[every.targets == 5])
+
+
+@pytest.mark.parametrize("classes", [[], [1, 1], [10], [-1], "5", [2.0]])
+def test_classes_that_are_not_distinct_digits_are_one_line(classes):
+    with pytest.raises(SpecError) as error:
+        digits(SourceArguments({"classes": classes}, source="digits"))
+    assert str(error.value) == ("data.args.classes: expected a list of distinct integers each between 0 and 9. "
+                                f"Received: classes={classes!r}")
