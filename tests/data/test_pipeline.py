@@ -98,7 +98,7 @@ def test_drop_remainder_keeps_only_full_batches():
      "validation steps; expected at least window + horizon = 60 training and horizon = 12 validation steps"),
     ({"source": "digits", "args": {"sise": 28}},
      "data.args.sise: source `digits` has no argument `sise` (did you mean `size`?); its arguments are "
-     "`limit`, `size`, `target`"),
+     "`classes`, `limit`, `size`, `target`"),
 ])
 def test_unusable_config_is_a_spec_error(config, message):
     with pytest.raises(SpecError) as caught:
