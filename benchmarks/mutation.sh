@@ -47,6 +47,15 @@ tests_for() {
     trainers/gan.py) echo tests/trainers/test_gan.py tests/trainers/test_gan_gradient_penalty.py "$doctest" ;;
     trainers/vae.py) echo tests/trainers/test_vae.py "$doctest" ;;
     trainers/aae.py) echo tests/trainers/test_aae.py "$doctest" ;;
+    trainers/cyclegan.py) echo tests/trainers/test_cyclegan.py "$doctest" ;;
+    trainers/pix2pix.py) echo tests/trainers/test_pix2pix.py "$doctest" ;;
+    trainers/translation_losses.py) echo tests/trainers/test_translation_losses.py "$doctest" ;;
+    trainers/image_pool.py) echo tests/trainers/test_image_pool.py "$doctest" ;;
+    trainers/diff_augment.py) echo tests/trainers/test_diff_augment.py "$doctest" ;;
+    trainers/spectral_norm.py) echo tests/trainers/test_spectral_norm.py "$doctest" ;;
+    trainers/interpolation.py) echo tests/trainers/test_interpolation.py "$doctest" ;;
+    layers/instance_normalization.py) echo tests/layers/test_instance_normalization.py "$doctest" ;;
+    layers/reflection_padding.py) echo tests/layers/test_reflection_padding.py "$doctest" ;;
     layers/sampling.py) echo tests/layers/test_sampling.py tests/trainers/test_vae.py "$doctest" ;;
     layers/*) echo tests/layers/ tests/trainers/test_vae.py tests/builder/test_specs.py "$doctest" ;;
     metrics/frechet.py) echo tests/metrics/test_frechet.py "$doctest" ;;
@@ -61,8 +70,10 @@ tests_for() {
 if [ "${1:-}" = "--list" ]; then
   for module in builder/expressions.py builder/resolver.py builder/save.py atomic.py training/checkpoints.py \
                 training/run_directory.py export/keras_model.py export/run.py trainers/gan_losses.py \
-                trainers/vae_losses.py trainers/gradients.py trainers/priors.py trainers/gan.py trainers/vae.py trainers/aae.py layers/sampling.py \
-                layers/register.py metrics/frechet.py metrics/kid.py metrics/inception_score.py \
+                trainers/vae_losses.py trainers/gradients.py trainers/priors.py trainers/gan.py trainers/vae.py trainers/aae.py \
+                trainers/cyclegan.py trainers/pix2pix.py trainers/translation_losses.py trainers/image_pool.py \
+                trainers/diff_augment.py trainers/spectral_norm.py trainers/interpolation.py layers/sampling.py \
+                layers/instance_normalization.py layers/reflection_padding.py layers/register.py metrics/frechet.py metrics/kid.py metrics/inception_score.py \
                 metrics/statistics.py metrics/evaluation.py metrics/extractors.py metrics/callbacks.py metrics/score.py; do
     echo "$module: $(tests_for "$module")"
   done

@@ -3,7 +3,8 @@
     python3 benchmarks/mutation_report.py MODULE EQUIVALENT_FILE < results
 
 Score: killed / (mutants - listed equivalent). A timeout counts as not killed (on a shared machine it is more
-often a slow moment than a mutant that hangs); mutants with no covering test count as not killed too.
+often a slow moment than a mutant that hangs); mutants with no covering test count as not killed too. A
+segfault counts as killed: the test process crashed, which fails the suite as surely as an assertion.
 """
 
 import sys
@@ -18,8 +19,9 @@ def main():
             statuses[name] = status.replace(" ", "_")
     with open(equivalent_file, encoding="utf-8") as stream:
         equivalent = {line.split()[0] for line in stream if line.strip() and not line.startswith("#")}
-    killed = sum(status == "killed" for status in statuses.values())
-    not_killed = sorted(name for name, status in statuses.items() if status != "killed")
+    detected = ("killed", "segfault")
+    killed = sum(status in detected for status in statuses.values())
+    not_killed = sorted(name for name, status in statuses.items() if status not in detected)
     listed = [name for name in not_killed if name in equivalent]
     open_ = [name for name in not_killed if name not in equivalent]
     kinds = {}
