@@ -321,3 +321,223 @@ def test_resume_removes_only_kspecs_own_stale_temporary_files(run_copy):
     assert result.exit_code == 0, result.output
     assert not any(path.exists() for path in stale)
     assert all(path.exists() for path in kept) and (run_copy / "checkpoints" / ".tmp-directory").is_dir()
+
+
+def test_checkpoint_file_refuses_a_directory_and_names_the_checkpoint(tmp_path):
+    from kspec.training.checkpoints import checkpoint_file
+
+    run = run_directory(tmp_path)
+    os.mkdir(os.path.join(run.checkpoint_dir, "best.keras"))
+    with pytest.raises(SpecError) as caught:
+        checkpoint_file(run, "best.keras")
+    path = os.path.join(run.checkpoint_dir, "best.keras")
+    assert str(caught.value) == (f"{path}: checkpoint {path} is not a regular file; the run cannot continue from it: "
+                                 f"restore it from a backup, or delete {os.path.join(run.checkpoint_dir, 'state.json')} "
+                                 "to train again from epoch 0")
+
+
+def test_a_damaged_model_file_is_one_line_naming_it(tmp_path):
+    from kspec.training.checkpoints import load_keras_model
+
+    import zipfile
+
+    path = tmp_path / "best.keras"
+    with zipfile.ZipFile(path, "w") as archive:  # a zip, but not a Keras model
+        archive.writestr("notes.txt", "hello")
+    with pytest.raises(SpecError) as caught:
+        load_keras_model(str(path))
+    assert str(caught.value) == (f"{path}: cannot load this model file (\"There is no item named 'config.json' in the "
+                                 "archive\"); it is damaged or not a .keras model written by kspec")
+
+
+def test_restore_brings_back_the_optimizer_state_of_the_checkpoint(tmp_path):
+    # A freshly compiled model has an unbuilt optimizer: without building it first, Keras skips the saved
+    # slots (Adam's moments, the step count) and the resumed run would start its optimizer from zero.
+    run = run_directory(tmp_path)
+    trained = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    trained.compile(optimizer="adam", loss="mse")
+    trained.fit(np.ones((8, 3)), np.zeros((8, 2)), batch_size=4, epochs=1, verbose=0,
+                callbacks=[RunCheckpoint(run, monitor="loss")])
+    fresh = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    fresh.compile(optimizer="adam", loss="mse")
+    assert not fresh.optimizer.built
+    restore(fresh, run)
+    assert int(fresh.optimizer.iterations.numpy()) == 2
+    for want, got in zip(trained.optimizer.variables, fresh.optimizer.variables):
+        np.testing.assert_array_equal(np.asarray(want), np.asarray(got))
+
+
+class _RecordingModel:
+    def __init__(self):
+        self.calls = []
+
+    def fit(self, stream, **arguments):
+        self.calls.append((stream, arguments))
+
+
+class _Data:
+    batches_per_epoch = 5
+
+    def training_stream(self, start_batch):
+        return f"stream from batch {start_batch}"
+
+
+class _Config:
+    def __init__(self, epochs=4, steps_per_epoch=None):
+        self.epochs, self.steps_per_epoch = epochs, steps_per_epoch
+
+
+@pytest.mark.parametrize("state, config, epochs, expected", [
+    (None, _Config(), None, ("stream from batch 0", {"epochs": 4, "initial_epoch": 0, "steps_per_epoch": 5})),
+    ({"epoch": 2}, _Config(), None, ("stream from batch 10", {"epochs": 4, "initial_epoch": 2, "steps_per_epoch": 5})),
+    ({"epoch": 1}, _Config(steps_per_epoch=3), 2,
+     ("stream from batch 3", {"epochs": 2, "initial_epoch": 1, "steps_per_epoch": 3})),
+    ({"epoch": 3}, _Config(), None, ("stream from batch 15", {"epochs": 4, "initial_epoch": 3, "steps_per_epoch": 5})),
+    ({"epoch": 4}, _Config(), None, None),  # every epoch done
+    ({"epoch": 5}, _Config(), None, None),
+    ({"epoch": 1, "stopped_early": True}, _Config(), None, None),  # EarlyStopping ended the run
+    ({"epoch": 1, "stopped_early": False}, _Config(), None,
+     ("stream from batch 5", {"epochs": 4, "initial_epoch": 1, "steps_per_epoch": 5})),
+])
+def test_fit_from_state_continues_with_the_next_epoch_and_its_first_batch(state, config, epochs, expected):
+    from kspec.training.checkpoints import fit_from_state
+
+    model = _RecordingModel()
+    fit_from_state(model, _Data(), config, state, epochs=epochs, verbose=0)
+    if expected is None:
+        assert model.calls == []
+    else:
+        stream, arguments = expected
+        assert model.calls == [(stream, {**arguments, "shuffle": False, "verbose": 0})]
+
+
+def test_a_failure_in_the_first_epoch_says_there_is_no_checkpoint(tmp_path):
+    run, model = run_directory(tmp_path), tiny_model()
+    checkpoint = RunCheckpoint(run, monitor="loss")
+    checkpoint.set_model(model)
+    checkpoint.on_epoch_begin(0)
+    checkpoint.on_train_batch_end(0, {"loss": float("nan")})
+    with pytest.raises(SpecError) as caught:
+        raise_if_failed(checkpoint)
+    assert str(caught.value) == (
+        "training: loss became nan at epoch 1, batch 1; training stopped and no epoch had finished, so there is no "
+        f"checkpoint. Lower the learning rate or check the data, then resume with --resume {run.path}")
+    assert os.listdir(run.checkpoint_dir) == []
+
+
+def test_callback_counters_are_stored_as_plain_json_values():
+    from kspec.training.checkpoints import _plain
+
+    values = [None, True, 3, "min", np.float32(0.25), np.int64(7), np.float64(1.5)]
+    plain = [_plain(v) for v in values]
+    assert plain == [None, True, 3, "min", 0.25, 7.0, 1.5]
+    assert [type(v) for v in plain] == [type(None), bool, int, str, float, float, float]
+
+
+def test_an_error_without_text_is_named_by_its_type():
+    from kspec.training.checkpoints import _first_line
+
+    assert _first_line(OSError()) == "OSError"
+    assert _first_line(ValueError("\n  first\nsecond")) == "first"
+
+
+def test_restore_without_a_committed_epoch_keeps_only_the_metrics_header(tmp_path):
+    run, model = run_directory(tmp_path), tiny_model()
+    with open(run.metrics_file, "w") as stream:
+        stream.write("epoch,loss\n0,0.5\n1,0.25\n")
+    assert restore(model, run) is None
+    with open(run.metrics_file) as stream:
+        assert stream.read() == "epoch,loss\n"
+
+
+def test_restore_builds_every_optimizer_of_a_trainer(tmp_path):
+    # A GAN keeps two optimizers (d_optimizer, g_optimizer) besides Keras' own `optimizer` attribute; each must
+    # be built before loading, or its saved state is skipped.
+    from kspec.trainers.gan import GAN
+
+    def gan():
+        generator = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3)])
+        discriminator = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+        trainer = GAN(generator, discriminator, seed=0)
+        trainer.compile(d_optimizer=keras.optimizers.Adam(1e-3), g_optimizer=keras.optimizers.Adam(1e-3))
+        return trainer
+
+    run, trained = run_directory(tmp_path), gan()
+    trained.fit(np.ones((8, 3), "float32"), batch_size=4, epochs=1, verbose=0,
+                callbacks=[RunCheckpoint(run, monitor="g_loss", weights_only=True)])
+    fresh = gan()
+    restore(fresh, run)
+    for name in ("d_optimizer", "g_optimizer"):
+        want, got = getattr(trained, name), getattr(fresh, name)
+        assert int(got.iterations.numpy()) == int(want.iterations.numpy()) == 2, name
+        for a, b in zip(want.variables, got.variables):
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def state_of(run, text):
+    with open(os.path.join(run.checkpoint_dir, "state.json"), "w") as stream:
+        stream.write(text)
+    return read_state(run)
+
+
+VALID_STATE = '{"epoch": 1, "checkpoint": "epoch-0001.keras"}'
+
+
+@pytest.mark.parametrize("text, problem", [
+    (VALID_STATE + " " * (2**20 + 1 - len(VALID_STATE)), "expected a regular file of at most 1 MiB"),
+    ('{"epoch": 0, "checkpoint": "epoch-0001.keras"}', "expected `epoch` to be a positive integer. Received: epoch=0"),
+    ('{"epoch": true, "checkpoint": "epoch-0001.keras"}',
+     "expected `epoch` to be a positive integer. Received: epoch=True"),
+], ids=["over-1-MiB", "epoch-0", "epoch-true"])
+def test_read_state_refuses_what_kspec_never_writes(tmp_path, text, problem):
+    run = run_directory(tmp_path)
+    with pytest.raises(SpecError) as caught:
+        state_of(run, text)
+    assert str(caught.value) == f"{os.path.join(run.checkpoint_dir, 'state.json')}: {problem}{STATE_ADVICE}"
+
+
+def test_read_state_takes_a_state_of_exactly_1_mib_and_refuses_a_directory(tmp_path):
+    run = run_directory(tmp_path)
+    assert state_of(run, VALID_STATE + " " * (2**20 - len(VALID_STATE)))["epoch"] == 1
+    os.remove(os.path.join(run.checkpoint_dir, "state.json"))
+    os.mkdir(os.path.join(run.checkpoint_dir, "state.json"))
+    with pytest.raises(SpecError, match="state.json: expected a regular file of at most 1 MiB;"):
+        read_state(run)
+
+
+@pytest.mark.parametrize("extra, problem", [
+    ({"best": "0.5"}, "expected `best` to be a number or null. Received: best='0.5'"),
+    ({"callbacks": {"EarlyStopping": {"wait": "2"}}},
+     "expected `callbacks` to map EarlyStopping or ReduceLROnPlateau to their counters. Received: "
+     "{'EarlyStopping': {'wait': '2'}}"),
+])
+def test_read_state_refuses_optional_fields_of_the_wrong_type(tmp_path, extra, problem):
+    import json
+
+    run = run_directory(tmp_path)
+    with pytest.raises(SpecError) as caught:
+        state_of(run, json.dumps({**json.loads(VALID_STATE), **extra}))
+    assert str(caught.value) == f"{os.path.join(run.checkpoint_dir, 'state.json')}: {problem}{STATE_ADVICE}"
+
+
+def test_read_state_takes_every_optional_field_kspec_writes(tmp_path):
+    import json
+
+    state = {**json.loads(VALID_STATE), "best": None, "seed_states": [[1, 2]],
+             "callbacks": {"EarlyStopping": {"wait": 2, "best": 0.5, "best_epoch": None}}}
+    assert state_of(run_directory(tmp_path), json.dumps(state)) == state
+
+
+@pytest.mark.parametrize("arguments, values, best", [
+    ({}, [0.5, 0.7, 0.3], 0.3),  # monitors val_loss by default, lower is better
+    ({"monitor": "val_accuracy"}, [0.5, 0.7, 0.3], 0.7),  # mode defaults to auto: higher is better for accuracy
+])
+def test_run_checkpoint_defaults_to_val_loss_and_to_the_direction_of_the_name(tmp_path, arguments, values, best):
+    run, model = run_directory(tmp_path), tiny_model()
+    checkpoint = RunCheckpoint(run, **arguments)
+    checkpoint.set_model(model)
+    monitor = arguments.get("monitor", "val_loss")
+    for epoch, value in enumerate(values):
+        checkpoint.on_epoch_end(epoch, {"loss": 1.0, "val_loss": 1.0, monitor: value})
+    state = read_state(run)
+    assert (state["monitor"], state["best"]) == (monitor, best)
