@@ -541,3 +541,54 @@ def test_run_checkpoint_defaults_to_val_loss_and_to_the_direction_of_the_name(tm
         checkpoint.on_epoch_end(epoch, {"loss": 1.0, "val_loss": 1.0, monitor: value})
     state = read_state(run)
     assert (state["monitor"], state["best"]) == (monitor, best)
+
+
+@pytest.mark.parametrize("monitor, higher_is_better", [
+    ("val_accuracy", True), ("val_mean_iou", True), ("val_auc", True), ("val_precision", True),
+    ("val_recall", True), ("is_mean", True), ("inception_score", True),
+    ("val_loss", False), ("fid", False), ("kid", False),
+])
+def test_auto_mode_reads_the_direction_from_the_monitored_name(tmp_path, monitor, higher_is_better):
+    checkpoint = RunCheckpoint(run_directory(tmp_path), monitor=monitor)
+    assert checkpoint._better(0.6, 0.5) is higher_is_better
+    assert checkpoint._better(0.4, 0.5) is not higher_is_better
+    assert checkpoint._better(0.5, 0.5) is False  # an equal value is no improvement, in either direction
+    assert checkpoint._better(0.5, None) is True
+
+
+def test_a_non_finite_validation_loss_stops_before_its_epoch_is_saved(tmp_path):
+    run, model = run_directory(tmp_path), tiny_model()
+    checkpoint = RunCheckpoint(run, monitor="val_loss")
+    checkpoint.set_model(model)
+    checkpoint.on_epoch_end(0, {"loss": 0.5, "val_loss": 0.6, "fid": float("nan")})  # a NaN metric is no loss
+    assert not model.stop_training and read_state(run)["epoch"] == 1
+    checkpoint.on_epoch_end(1, {"loss": 0.4, "val_loss": float("nan")})
+    assert model.stop_training and read_state(run)["epoch"] == 1
+    assert (checkpoint.failure, checkpoint.advice) == (
+        "a loss became non-finite in epoch 2: {'loss': 0.4, 'val_loss': nan}", "Lower the learning rate or check the data")
+
+
+def test_a_failed_save_in_the_first_epoch_leaves_only_the_metrics_header(tmp_path, monkeypatch):
+    run, model = run_directory(tmp_path), tiny_model()
+    checkpoint = RunCheckpoint(run, monitor="loss")
+    checkpoint.set_model(model)
+
+    def no_space(self, path, *args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(keras.Model, "save", no_space)
+    checkpoint.on_epoch_end(0, {"loss": 0.5})
+    assert model.stop_training and read_state(run) is None
+    with open(run.metrics_file) as stream:
+        assert stream.read() == "epoch,loss\n"
+
+
+def test_the_state_records_that_early_stopping_ended_the_run(tmp_path):
+    run, model = run_directory(tmp_path), tiny_model()
+    checkpoint = RunCheckpoint(run, monitor="loss")
+    checkpoint.set_model(model)
+    checkpoint.on_epoch_end(0, {"loss": 0.5})
+    assert read_state(run)["stopped_early"] is False
+    model.stop_training = True  # what EarlyStopping's on_epoch_end, which runs first, does
+    checkpoint.on_epoch_end(1, {"loss": 0.6})
+    assert read_state(run)["stopped_early"] is True
