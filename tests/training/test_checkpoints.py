@@ -592,3 +592,45 @@ def test_the_state_records_that_early_stopping_ended_the_run(tmp_path):
     model.stop_training = True  # what EarlyStopping's on_epoch_end, which runs first, does
     checkpoint.on_epoch_end(1, {"loss": 0.6})
     assert read_state(run)["stopped_early"] is True
+
+
+def test_each_commit_removes_the_previous_epoch_file(tmp_path):
+    run, model = run_directory(tmp_path), tiny_model()
+    checkpoint = RunCheckpoint(run, monitor="loss")
+    checkpoint.set_model(model)
+    for epoch, loss in enumerate([0.5, 0.7, 0.6]):
+        checkpoint.on_epoch_end(epoch, {"loss": loss})
+    assert sorted(os.listdir(run.checkpoint_dir)) == ["best.keras", "epoch-0003.keras", "state.json"]
+
+
+@pytest.mark.parametrize("free_mib, stops", [(150, True), (None, False)])
+def test_free_space_needed_is_twice_the_last_epoch_file_with_a_margin(tmp_path, monkeypatch, free_mib, stops):
+    import shutil
+    from collections import namedtuple
+
+    run, model = run_directory(tmp_path), tiny_model()
+    checkpoint = RunCheckpoint(run, monitor="loss")
+    checkpoint.set_model(model)
+    checkpoint.on_epoch_end(0, {"loss": 0.5})
+    os.truncate(os.path.join(run.checkpoint_dir, "epoch-0001.keras"), 100 * 2**20)  # sparse: no disk used
+    needed = int(2 * 100 * 2**20 * 1.1)
+    free = needed if free_mib is None else free_mib * 2**20  # exactly enough, or too little
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**12, 10**12 - free, free))
+    checkpoint.on_epoch_end(1, {"loss": 0.4})
+    assert model.stop_training is stops
+    if stops:
+        assert checkpoint.failure == (f"saving epoch 2 into the run directory failed (only 150.0 MiB free at "
+                                      f"{run.checkpoint_dir}; the checkpoints of an epoch need about 220.0 MiB)")
+    else:
+        assert read_state(run)["epoch"] == 2
+
+
+def test_an_empty_metrics_file_gets_its_header(tmp_path):
+    run, model = run_directory(tmp_path), tiny_model()
+    open(run.metrics_file, "w").close()
+    checkpoint = RunCheckpoint(run, monitor="loss")
+    checkpoint.set_model(model)
+    checkpoint.on_epoch_end(0, {"loss": 0.5})
+    with open(run.metrics_file) as stream:
+        assert stream.read() == "epoch,loss\n0,0.5\n"
