@@ -4,6 +4,7 @@
 #     benchmarks/mutation.sh MODULE...       e.g. benchmarks/mutation.sh builder/expressions.py trainers/vae_losses.py
 #     benchmarks/mutation.sh --list          the modules it knows and the tests it runs for each
 #     benchmarks/mutation.sh --rerun MODULE  after adding tests: re-tests only the mutants the last run left
+#                                            (and every mutant of a function changed since, when the fix is in MODULE)
 #
 # For each MODULE: stages a copy of the repository as an importable `kspec` package (mutmut derives module
 # names from file paths and kspec's root directory *is* the package, so the code is copied to STAGE/kspec/ and
@@ -159,14 +160,20 @@ for module in "$@"; do
   mutants=()
   if [ -n "$RERUN" ]; then
     # After adding tests: the same mutants, only those not killed yet, against the working tree's tests now.
+    changed=()
     if ! cmp -s "$REPO/$module" "$stage/kspec/$module"; then
-      echo "$module changed since it was staged: run without --rerun" >&2
-      exit 2
+      # A fix to the module itself: its changed functions' mutants are tested again, from scratch (mutmut keeps
+      # the verdicts of functions whose source is unchanged).
+      read -r -a changed <<< "$(python3 "$REPO/benchmarks/mutation_report.py" --changed "$module" \
+                                  "$stage/kspec/$module" "$REPO/$module")"
+      echo "$module changed since it was staged; testing again every mutant of: ${changed[*]:-(no function)}" >&2
+      cp "$REPO/$module" "$stage/kspec/$module"
     fi
     rm -rf "$stage/tests" "$stage/mutants/tests" "$stage/mutants/mutmut-stats.json"  # stats map tests to functions
     (cd "$REPO" && git ls-files -z --cached --others --exclude-standard tests | tar --null -T - -cf -) | tar -x -C "$stage"
     cp "$REPO/benchmarks/mutation_conftest.py" "$stage/conftest.py"
     read -r -a mutants <<< "$(awk '{printf "%s ", $2}' <(tail -n +2 "$stage/report.txt"))"
+    mutants+=("${changed[@]}")
     [ "${#mutants[@]}" -gt 0 ] || { echo "$module: nothing left to kill"; continue; }
     write_config "$module" "$stage" "$stage/pyproject.new"
     if ! cmp -s "$stage/pyproject.new" "$stage/pyproject.toml"; then

@@ -1,6 +1,7 @@
 """Reads `mutmut results --all true` on stdin; prints a module's score line, then `status mutant` per survivor.
 
     python3 benchmarks/mutation_report.py MODULE EQUIVALENT_FILE < results
+    python3 benchmarks/mutation_report.py --changed MODULE OLD_FILE NEW_FILE   (mutant patterns of changed functions)
 
 Score: killed / (mutants - listed equivalent). A timeout counts as not killed (on a shared machine it is more
 often a slow moment than a mutant that hangs); mutants with no covering test count as not killed too. A
@@ -10,7 +11,32 @@ segfault counts as killed: the test process crashed, which fails the suite as su
 import sys
 
 
+def changed_functions(module, old_path, new_path):
+    """mutmut name patterns for the functions and methods whose source differs between two versions of `module`."""
+    import ast
+
+    def functions(path):
+        with open(path, encoding="utf-8") as stream:
+            tree = ast.parse(stream.read())
+        found = {}
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                found[f"x_{node.name}"] = ast.dump(node)
+            elif isinstance(node, ast.ClassDef):
+                for item in node.body:
+                    if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                        found[f"x\u01c1{node.name}\u01c1{item.name}"] = ast.dump(item)
+        return found
+
+    old, new = functions(old_path), functions(new_path)
+    prefix = "kspec." + module.removesuffix(".py").replace("/", ".")
+    return [f"{prefix}.{name}__mutmut_*" for name in sorted(new) if old.get(name) != new[name]]
+
+
 def main():
+    if sys.argv[1] == "--changed":
+        print(" ".join(changed_functions(*sys.argv[2:])))
+        return
     module, equivalent_file = sys.argv[1:]
     statuses = {}
     for line in sys.stdin:

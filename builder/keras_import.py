@@ -37,7 +37,7 @@ import yaml
 
 from kspec.atomic import publish
 from kspec.builder.keras_catalog import lookup_layer
-from kspec.errors import SpecError
+from kspec.errors import SpecError, first_line
 
 APPLICATIONS = "keras.applications"
 # `keras.ops` calls that appear between layers of functional models, and the layer computing the same thing.
@@ -99,7 +99,7 @@ def load_source(source, allow_imports=(), input_shape=None):
     try:
         model = function(**kwargs)
     except (ValueError, TypeError) as error:
-        raise SpecError(f"`{source}` cannot be built: {_first_line(error)}", path="SOURCE") from None
+        raise SpecError(f"`{source}` cannot be built: {first_line(error)}", path="SOURCE") from None
     if not isinstance(model, keras.Model):
         raise SpecError(f"`{source}` returned {type(model).__name__}, not a Keras model", path="SOURCE")
     return model
@@ -112,7 +112,7 @@ def _load_keras_file(path):
         with zipfile.ZipFile(path) as archive:
             config = json.loads(archive.read("config.json"))
     except (OSError, KeyError, ValueError, zipfile.BadZipFile) as error:
-        raise SpecError(f"{path}: not a Keras model file ({_first_line(error)})", path="SOURCE") from None
+        raise SpecError(f"{path}: not a Keras model file ({first_line(error)})", path="SOURCE") from None
     lambda_name = _find_lambda(config)
     if lambda_name:
         raise SpecError(f"{path}: layer `{lambda_name}` is a Lambda layer (Python code); a spec cannot express it "
@@ -124,7 +124,7 @@ def _load_keras_file(path):
     try:
         return keras.saving.load_model(path, compile=False, safe_mode=True)
     except (ValueError, TypeError) as error:
-        raise SpecError(f"{path}: cannot be loaded in safe mode: {_first_line(error)}", path="SOURCE") from None
+        raise SpecError(f"{path}: cannot be loaded in safe mode: {first_line(error)}", path="SOURCE") from None
 
 
 def _find_lambda(config):
@@ -474,11 +474,6 @@ def write_spec(document, path, source):
     return path
 
 
-def _first_line(error):
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__
-
-
 # -- checking --------------------------------------------------------------------------------------------
 
 def compare_round_trip(source_model, spec_path, seed=0):
@@ -509,7 +504,7 @@ def compare_round_trip(source_model, spec_path, seed=0):
     try:
         target.set_weights(source_model.get_weights())
     except ValueError as error:
-        report["outputs_identical"] = f"weights do not copy by order: {_first_line(error)}"
+        report["outputs_identical"] = f"weights do not copy by order: {first_line(error)}"
         return report
     rng = np.random.default_rng(seed)
     inputs = [rng.uniform(size=(2, *t.shape[1:])).astype(t.dtype) for t in source_model.inputs]

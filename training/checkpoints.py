@@ -31,7 +31,7 @@ import zipfile
 import keras
 
 from kspec.builder.save import WEIGHTS_SUFFIX, save_model_atomic
-from kspec.errors import Mark, SpecError
+from kspec.errors import Mark, SpecError, first_line
 from kspec.training.run_directory import write_atomic
 
 STATE = "state.json"
@@ -151,7 +151,7 @@ def load_checkpoint(model, path):
     try:
         model.load_weights(path)
     except LOAD_ERRORS as error:
-        raise SpecError(f"cannot load this checkpoint ({_first_line(error)}); it is damaged, or was written by "
+        raise SpecError(f"cannot load this checkpoint ({first_line(error)}); it is damaged, or was written by "
                         "another model than the run's spec.yaml describes", mark=Mark(path)) from None
 
 
@@ -159,13 +159,16 @@ def load_keras_model(path):
     """`keras.saving.load_model(path)` in safe mode; a damaged file or one holding Python code is a `SpecError`."""
     import kspec.layers  # noqa: F401  (registers kspec's layers for loading)
 
+    if not zipfile.is_zipfile(path):  # Keras reports such a file as "File not found"
+        raise SpecError("cannot load this model file (it is not a zip archive, as .keras files are); it is damaged "
+                        "or not a .keras model written by kspec", mark=Mark(path))
     try:
         return keras.saving.load_model(path, safe_mode=True)
     except LOAD_ERRORS + (TypeError,) as error:
         if "safe_mode" in str(error) or "Lambda" in str(error):
             raise SpecError("holds a Lambda layer (Python code), which kspec never loads (Keras safe mode); use a "
                             "checkpoint written by kspec", mark=Mark(path)) from None
-        raise SpecError(f"cannot load this model file ({_first_line(error)}); it is damaged or not a .keras model "
+        raise SpecError(f"cannot load this model file ({first_line(error)}); it is damaged or not a .keras model "
                         "written by kspec", mark=Mark(path)) from None
 
 
@@ -385,7 +388,3 @@ def _optimizers(model):
               if name.endswith("optimizer") and value is not None and hasattr(value, "built")]
     return list({id(o): o for o in found}.values())
 
-
-def _first_line(error):
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__

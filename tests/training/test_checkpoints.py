@@ -331,9 +331,17 @@ def test_checkpoint_file_refuses_a_directory_and_names_the_checkpoint(tmp_path):
     with pytest.raises(SpecError) as caught:
         checkpoint_file(run, "best.keras")
     path = os.path.join(run.checkpoint_dir, "best.keras")
-    assert str(caught.value) == (f"{path}: checkpoint {path} is not a regular file; the run cannot continue from it: "
+    assert str(caught.value) == (f"checkpoint {path} is not a regular file; the run cannot continue from it: "
                                  f"restore it from a backup, or delete {os.path.join(run.checkpoint_dir, 'state.json')} "
                                  "to train again from epoch 0")
+    os.rmdir(path)
+    outside = tmp_path / "elsewhere.keras"
+    outside.write_bytes(b"")
+    os.symlink(outside, path)
+    with pytest.raises(SpecError) as caught:
+        checkpoint_file(run, "best.keras")
+    assert str(caught.value) == (f"{path}: checkpoint 'best.keras' points outside the run's checkpoints/ ({outside}); "
+                                 "refusing to load it")
 
 
 def test_a_damaged_model_file_is_one_line_naming_it(tmp_path):
@@ -434,11 +442,18 @@ def test_callback_counters_are_stored_as_plain_json_values():
     assert [type(v) for v in plain] == [type(None), bool, int, str, float, float, float]
 
 
-def test_an_error_without_text_is_named_by_its_type():
-    from kspec.training.checkpoints import _first_line
+def test_a_truncated_model_file_is_one_line_naming_it(tmp_path):
+    # Keras itself calls a .keras file that is not a zip archive "not found".
+    from kspec.training.checkpoints import load_keras_model
 
-    assert _first_line(OSError()) == "OSError"
-    assert _first_line(ValueError("\n  first\nsecond")) == "first"
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    path = tmp_path / "best.keras"
+    model.save(path)
+    path.write_bytes(path.read_bytes()[:1000])
+    with pytest.raises(SpecError) as caught:
+        load_keras_model(str(path))
+    assert str(caught.value) == (f"{path}: cannot load this model file (it is not a zip archive, as .keras files "
+                                 "are); it is damaged or not a .keras model written by kspec")
 
 
 def test_restore_without_a_committed_epoch_keeps_only_the_metrics_header(tmp_path):
