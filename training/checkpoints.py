@@ -144,10 +144,14 @@ def checkpoint_file(run, name, mark=None):
 
 
 def load_checkpoint(model, path):
-    """`model.load_weights(path)` (weights and optimizer state); a file that does not fit is a `SpecError`."""
-    for optimizer in _optimizers(model):
-        if not optimizer.built:
-            optimizer.build(model.trainable_variables)
+    """`model.load_weights(path)` (weights and optimizer state); a file that does not fit is a `SpecError`.
+
+    Keras skips the saved slots of an optimizer that is not built yet, as `fit`'s is before its first step; the
+    trainers with several optimizers build them in `compile`.
+    """
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is not None and not optimizer.built:
+        optimizer.build(model.trainable_variables)
     try:
         model.load_weights(path)
     except LOAD_ERRORS as error:
@@ -165,7 +169,8 @@ def load_keras_model(path):
     try:
         return keras.saving.load_model(path, safe_mode=True)
     except LOAD_ERRORS + (TypeError,) as error:
-        if "safe_mode" in str(error) or "Lambda" in str(error):
+        # Safe mode's other refusals (a TFSMLayer, a vocabulary file outside the archive) keep Keras' own words.
+        if "Lambda" in str(error):
             raise SpecError("holds a Lambda layer (Python code), which kspec never loads (Keras safe mode); use a "
                             "checkpoint written by kspec", mark=Mark(path)) from None
         raise SpecError(f"cannot load this model file ({first_line(error)}); it is damaged or not a .keras model "
@@ -379,12 +384,3 @@ def _plain(value):
     if value is None or isinstance(value, (bool, int, str)):
         return value
     return float(value)
-
-
-def _optimizers(model):
-    """The model's optimizers (one for `fit` models; a trainer's several, named `*optimizer`)."""
-    found = [model.optimizer] if getattr(model, "optimizer", None) is not None else []
-    found += [value for name, value in vars(model).items()
-              if name.endswith("optimizer") and value is not None and hasattr(value, "built")]
-    return list({id(o): o for o in found}.values())
-

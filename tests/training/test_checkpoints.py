@@ -24,6 +24,52 @@ def run_directory(tmp_path):
     return run
 
 
+# First in the file: a mutant that drops steps_per_epoch makes the training runs below loop forever on the endless
+# training stream, so this quick test must fail before them.
+class _RecordingModel:
+    def __init__(self):
+        self.calls = []
+
+    def fit(self, stream, **arguments):
+        self.calls.append((stream, arguments))
+
+
+class _Data:
+    batches_per_epoch = 5
+
+    def training_stream(self, start_batch):
+        return f"stream from batch {start_batch}"
+
+
+class _Config:
+    def __init__(self, epochs=4, steps_per_epoch=None):
+        self.epochs, self.steps_per_epoch = epochs, steps_per_epoch
+
+
+@pytest.mark.parametrize("state, config, epochs, expected", [
+    (None, _Config(), None, ("stream from batch 0", {"epochs": 4, "initial_epoch": 0, "steps_per_epoch": 5})),
+    ({"epoch": 2}, _Config(), None, ("stream from batch 10", {"epochs": 4, "initial_epoch": 2, "steps_per_epoch": 5})),
+    ({"epoch": 1}, _Config(steps_per_epoch=3), 2,
+     ("stream from batch 3", {"epochs": 2, "initial_epoch": 1, "steps_per_epoch": 3})),
+    ({"epoch": 3}, _Config(), None, ("stream from batch 15", {"epochs": 4, "initial_epoch": 3, "steps_per_epoch": 5})),
+    ({"epoch": 4}, _Config(), None, None),  # every epoch done
+    ({"epoch": 5}, _Config(), None, None),
+    ({"epoch": 1, "stopped_early": True}, _Config(), None, None),  # EarlyStopping ended the run
+    ({"epoch": 1, "stopped_early": False}, _Config(), None,
+     ("stream from batch 5", {"epochs": 4, "initial_epoch": 1, "steps_per_epoch": 5})),
+])
+def test_fit_from_state_continues_with_the_next_epoch_and_its_first_batch(state, config, epochs, expected):
+    from kspec.training.checkpoints import fit_from_state
+
+    model = _RecordingModel()
+    fit_from_state(model, _Data(), config, state, epochs=epochs, verbose=0)
+    if expected is None:
+        assert model.calls == []
+    else:
+        stream, arguments = expected
+        assert model.calls == [(stream, {**arguments, "shuffle": False, "verbose": 0})]
+
+
 def test_non_finite_loss_after_a_good_epoch_keeps_that_checkpoint(tmp_path):
     run, model = run_directory(tmp_path), tiny_model()
     checkpoint = RunCheckpoint(run, monitor="loss")
@@ -375,50 +421,6 @@ def test_restore_brings_back_the_optimizer_state_of_the_checkpoint(tmp_path):
         np.testing.assert_array_equal(np.asarray(want), np.asarray(got))
 
 
-class _RecordingModel:
-    def __init__(self):
-        self.calls = []
-
-    def fit(self, stream, **arguments):
-        self.calls.append((stream, arguments))
-
-
-class _Data:
-    batches_per_epoch = 5
-
-    def training_stream(self, start_batch):
-        return f"stream from batch {start_batch}"
-
-
-class _Config:
-    def __init__(self, epochs=4, steps_per_epoch=None):
-        self.epochs, self.steps_per_epoch = epochs, steps_per_epoch
-
-
-@pytest.mark.parametrize("state, config, epochs, expected", [
-    (None, _Config(), None, ("stream from batch 0", {"epochs": 4, "initial_epoch": 0, "steps_per_epoch": 5})),
-    ({"epoch": 2}, _Config(), None, ("stream from batch 10", {"epochs": 4, "initial_epoch": 2, "steps_per_epoch": 5})),
-    ({"epoch": 1}, _Config(steps_per_epoch=3), 2,
-     ("stream from batch 3", {"epochs": 2, "initial_epoch": 1, "steps_per_epoch": 3})),
-    ({"epoch": 3}, _Config(), None, ("stream from batch 15", {"epochs": 4, "initial_epoch": 3, "steps_per_epoch": 5})),
-    ({"epoch": 4}, _Config(), None, None),  # every epoch done
-    ({"epoch": 5}, _Config(), None, None),
-    ({"epoch": 1, "stopped_early": True}, _Config(), None, None),  # EarlyStopping ended the run
-    ({"epoch": 1, "stopped_early": False}, _Config(), None,
-     ("stream from batch 5", {"epochs": 4, "initial_epoch": 1, "steps_per_epoch": 5})),
-])
-def test_fit_from_state_continues_with_the_next_epoch_and_its_first_batch(state, config, epochs, expected):
-    from kspec.training.checkpoints import fit_from_state
-
-    model = _RecordingModel()
-    fit_from_state(model, _Data(), config, state, epochs=epochs, verbose=0)
-    if expected is None:
-        assert model.calls == []
-    else:
-        stream, arguments = expected
-        assert model.calls == [(stream, {**arguments, "shuffle": False, "verbose": 0})]
-
-
 def test_a_failure_in_the_first_epoch_says_there_is_no_checkpoint(tmp_path):
     run, model = run_directory(tmp_path), tiny_model()
     checkpoint = RunCheckpoint(run, monitor="loss")
@@ -649,3 +651,14 @@ def test_an_empty_metrics_file_gets_its_header(tmp_path):
     checkpoint.on_epoch_end(0, {"loss": 0.5})
     with open(run.metrics_file) as stream:
         assert stream.read() == "epoch,loss\n0,0.5\n"
+
+
+def test_a_metric_missing_from_a_later_epoch_leaves_its_cell_empty(tmp_path):
+    # The columns are those of the first epoch; a metric computed every few epochs (FID) is blank in the others.
+    run, model = run_directory(tmp_path), tiny_model()
+    checkpoint = RunCheckpoint(run, monitor="loss")
+    checkpoint.set_model(model)
+    checkpoint.on_epoch_end(0, {"loss": 0.5, "fid": 12.0})
+    checkpoint.on_epoch_end(1, {"loss": 0.25})
+    with open(run.metrics_file) as stream:
+        assert stream.read() == "epoch,fid,loss\n0,12.0,0.5\n1,,0.25\n"
