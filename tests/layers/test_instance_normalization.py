@@ -3,6 +3,7 @@
 import doctest
 
 import numpy as np
+import pytest
 from support import assert_model_roundtrip
 
 from kspec.layers import instance_normalization
@@ -54,3 +55,37 @@ def test_spec_names_the_layer_instance_normalization(tmp_path):
 
 def test_docstring_example_runs():
     assert doctest.testmod(instance_normalization).failed == 0
+
+
+def test_every_argument_reaches_the_group_normalization_it_is():
+    # Each argument set away from its default, and the built layer behaves accordingly.
+    arguments = {
+        "axis": 1, "epsilon": 0.25, "center": False, "scale": True, "gamma_initializer": "zeros",
+        "gamma_regularizer": {"class_name": "L2", "config": {"l2": 0.5}},
+        "gamma_constraint": {"class_name": "NonNeg", "config": {}}, "name": "norm", "dtype": "float64",
+    }
+    layer = InstanceNormalization(**arguments)
+    layer.build((2, 3, 4, 4))  # channels first: 3 channels on axis 1
+    assert [tuple(w.shape) for w in layer.weights] == [(3,)]  # gamma only (center=False), per channel of axis 1
+    config = layer.get_config()
+    assert (config["axis"], config["epsilon"], config["center"], config["scale"], config["name"]) == (1, 0.25, False, True,
+                                                                                                     "norm")
+    assert layer.dtype == "float64"
+    assert config["gamma_initializer"]["class_name"] == "Zeros"
+    assert config["gamma_regularizer"]["config"]["l2"] == 0.5
+    assert config["gamma_constraint"]["class_name"] == "NonNeg"
+    layer.gamma.assign([1.0, 2.0, 3.0])
+    layer(np.ones((1, 3, 4, 4)))
+    assert float(sum(layer.losses)) == pytest.approx(0.5 * (1 + 4 + 9))
+
+
+def test_offset_arguments_reach_beta():
+    layer = InstanceNormalization(scale=False, beta_initializer="ones",
+                                  beta_regularizer={"class_name": "L1", "config": {"l1": 0.25}},
+                                  beta_constraint={"class_name": "NonNeg", "config": {}})
+    layer.build((2, 4, 4, 3))
+    assert [tuple(w.shape) for w in layer.weights] == [(3,)]
+    np.testing.assert_array_equal(np.asarray(layer.beta), np.ones(3))
+    config = layer.get_config()
+    assert config["beta_regularizer"]["config"]["l1"] == 0.25
+    assert config["beta_constraint"]["class_name"] == "NonNeg"

@@ -50,14 +50,43 @@ def test_shuffle_is_seeded_and_std_is_population_std():
     assert first.std == pytest.approx(np.std(parts), rel=1e-12)
 
 
+PROBABILITIES = "`probs` must hold probabilities: non-negative rows summing to 1 (apply softmax to logits first)"
+
+
 @pytest.mark.parametrize(
     "probs, splits, message",
     [
-        (np.full((5, 3), 1 / 3), 6, r"`splits` must be an integer between 1 and the number of samples \(5\)"),
-        (np.full((5, 3), 2.0), 1, "apply softmax to logits first"),
-        (np.ones(5), 1, r"`probs` must have shape \(samples, classes\)"),
+        (np.full((5, 3), 1 / 3), 6, "`splits` must be an integer between 1 and the number of samples (5). "
+                                    "Received: splits=6"),
+        (np.full((5, 3), 2.0), 1, PROBABILITIES),
+        (np.full((5, 2), 0.75), 1, PROBABILITIES),  # rows summing to 1.5
+        (np.tile([1.5, -0.5], (5, 1)), 1, PROBABILITIES),  # rows sum to 1, but one entry is negative
+        (np.ones(5), 1, "`probs` must have shape (samples, classes) with classes >= 2. Received: shape=(5,)"),
+        (np.ones((5, 1)), 1, "`probs` must have shape (samples, classes) with classes >= 2. Received: shape=(5, 1)"),
     ],
 )
 def test_invalid_inputs_are_refused(probs, splits, message):
-    with pytest.raises(SpecError, match=message):
+    with pytest.raises(SpecError) as caught:
         inception_score(probs, splits=splits)
+    assert str(caught.value) == message
+
+
+def test_defaults_are_ten_splits_and_seed_zero():
+    probs = np.random.default_rng(2).dirichlet(np.full(4, 0.5), size=50)
+    assert inception_score(probs) == inception_score(probs, splits=10, seed=0, name="inception_score")
+    assert inception_score(probs) != inception_score(probs, splits=11, seed=0)
+    assert inception_score(probs) != inception_score(probs, splits=10, seed=1)
+
+
+def test_edge_cases_that_are_allowed():
+    # Two classes, as many splits as samples, and rows off 1 by rounding (renormalized, not refused).
+    probs = np.random.default_rng(3).dirichlet(np.ones(2), size=6)
+    assert inception_score(probs, splits=6).value == pytest.approx(1.0)  # one sample per part: p(y) = p(y|x)
+    renormalized = inception_score(probs * 1.0005, splits=2).value
+    assert renormalized == pytest.approx(inception_score(probs, splits=2).value, rel=1e-12)
+
+
+def test_single_precision_probabilities_are_computed_in_double_precision():
+    probs = np.random.default_rng(4).dirichlet(np.full(10, 0.2), size=40).astype(np.float32)
+    as_double = probs.astype(np.float64)
+    assert inception_score(probs, splits=2).value == inception_score(as_double, splits=2).value
