@@ -53,8 +53,8 @@ class FeatureStatistics:
             raise ValueError(f"Invalid value for argument `dim`: expected a positive integer. Received: dim={dim!r}")
         self.extractor = extractor
         self.count = 0
-        self._mean = None if dim is None else np.zeros(dim)
-        self._scatter = None if dim is None else np.zeros((dim, dim))
+        self._mean = None if dim is None else np.zeros(dim)  # holds the declared dim until the first batch
+        self._scatter = None  # the first non-empty batch sets it, and it is read only from two samples on
 
     @property
     def dim(self):

@@ -79,3 +79,88 @@ def test_covariance_needs_two_samples_and_matching_dimensions():
         stats.update(np.zeros((2, 4)))
     with pytest.raises(SpecError, match="NaN or infinite"):
         stats.update(np.full((2, 3), np.inf))
+
+
+@pytest.mark.parametrize("dim", [0, -1, 2.0, "3"])
+def test_dim_must_be_a_positive_integer(dim):
+    with pytest.raises(ValueError) as caught:
+        FeatureStatistics(dim=dim)
+    assert str(caught.value) == f"Invalid value for argument `dim`: expected a positive integer. Received: dim={dim!r}"
+
+
+def test_a_declared_dim_starts_at_zero_and_checks_the_first_batch():
+    stats = FeatureStatistics(dim=1)
+    assert (stats.dim, stats.count, stats.extractor) == (1, 0, "")
+    with pytest.raises(SpecError) as caught:
+        stats.update(np.ones((2, 3)))
+    assert str(caught.value) == "features must have dim 1. Received: shape=(2, 3)"
+    stats = FeatureStatistics(dim=3).update(np.zeros((0, 3)))  # an empty batch keeps the declared zeros
+    assert stats.dim == 3 and stats.count == 0
+
+
+@pytest.mark.parametrize("features, message", [
+    (np.ones(3), "features must be a 2-D array (samples, dim). Received: shape=(3,)"),
+    (np.array([[1.0, np.inf]]), "features contain NaN or infinite values; check the generator's output and the extractor"),
+])
+def test_bad_feature_batches_are_refused_in_one_line(features, message):
+    with pytest.raises(SpecError) as caught:
+        FeatureStatistics().update(features)
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize("value, message", [
+    (np.ones(3), "`fake` must be a 2-D array (samples, dim). Received: shape=(3,)"),
+    (np.array([[np.nan]]), "`fake` contains NaN or infinite values"),
+])
+def test_feature_arrays_are_checked_with_the_arguments_name(value, message):
+    from kspec.metrics.statistics import as_feature_array
+
+    with pytest.raises(SpecError) as caught:
+        as_feature_array(value, "fake")
+    assert str(caught.value) == message
+
+
+def test_too_few_samples_name_an_unknown_extractor_as_a_question_mark():
+    with pytest.raises(SpecError) as caught:
+        FeatureStatistics().update(np.ones((1, 2))).covariance
+    assert str(caught.value) == "statistics need at least 2 feature vector(s). Received: 1 (extractor `?`)"
+
+
+@pytest.mark.parametrize("mean, covariance, count, message", [
+    (np.zeros((1, 2)), np.eye(2), 5, "expected a mean of shape (d,) and a covariance of shape (d, d). Received: mean "
+                                     "shape (1, 2), covariance shape (2, 2)"),
+    (np.zeros(2), np.eye(3), 5, "expected a mean of shape (d,) and a covariance of shape (d, d). Received: mean "
+                                "shape (2,), covariance shape (3, 3)"),
+    (np.zeros(2), np.eye(2), 1, "expected a sample count of at least 2. Received: N=1"),
+])
+def test_from_moments_refuses_inconsistent_moments(mean, covariance, count, message):
+    with pytest.raises(SpecError) as caught:
+        FeatureStatistics.from_moments(mean, covariance, count)
+    assert str(caught.value) == message
+
+
+def test_from_moments_takes_two_samples_and_keeps_double_precision():
+    mean, covariance = np.float32([0.1, 0.2]), np.float32([[0.3, 0.1], [0.1, 0.7]])
+    stats = FeatureStatistics.from_moments(mean, covariance, 2)
+    assert stats.mean.dtype == stats.covariance.dtype == np.float64
+    # Streaming one more sample: Chan's update on the float64 moments, the same as from the float64 values.
+    again = FeatureStatistics.from_moments(mean.astype(np.float64), covariance.astype(np.float64), 2)
+    np.testing.assert_array_equal(stats.update(np.float32([[1.0, 1.0]])).covariance,
+                                  again.update(np.float32([[1.0, 1.0]])).covariance)
+
+
+def test_statistics_without_an_extractor_save_and_load_without_one(tmp_path):
+    stats = FeatureStatistics.from_features(np.random.default_rng(0).normal(size=(5, 2)))
+    assert stats.extractor == "" and FeatureStatistics.from_moments(stats.mean, stats.covariance, 5).extractor == ""
+    path = tmp_path / "plain.npz"
+    np.savez(path, mu=stats.mean, sigma=stats.covariance, N=np.int64(5))  # written by another tool: no extractor
+    assert FeatureStatistics.load(path).extractor == ""
+
+
+def test_a_statistics_file_holding_python_objects_is_refused_not_unpickled(tmp_path):
+    path = tmp_path / "hostile.npz"
+    np.savez(path, mu=np.array([{"a": 1}, None], dtype=object), sigma=np.eye(2), N=np.int64(5))
+    with pytest.raises(SpecError) as caught:
+        FeatureStatistics.load(path)
+    assert str(caught.value) == (f"{path}: cannot read feature statistics (Object arrays cannot be loaded when "
+                                 "allow_pickle=False)")
