@@ -97,3 +97,62 @@ def test_encoder_without_three_outputs_is_refused(vae_models):
 def test_warmup_in_steps_and_epochs_together_is_refused(vae_models):
     with pytest.raises(ValueError, match="expected at most one of them to be set"):
         VAE(*vae_models, kl_warmup_steps=10, kl_warmup_epochs=2)
+
+
+def dropout_vae(**kwargs):
+    """A VAE whose only randomness is Dropout in both networks: z is z_mean (no sampling), so any output that
+    differs between two calls was computed in training mode."""
+    images = keras.Input((4,))
+    hidden = keras.layers.Dropout(0.5, seed=1)(keras.layers.Dense(8)(images))
+    z_mean, z_log_var = keras.layers.Dense(2)(hidden), keras.layers.Dense(2)(hidden)
+    encoder = keras.Model(images, [z_mean, z_log_var, keras.layers.Identity()(z_mean)])
+    decoder = keras.Sequential([keras.Input((2,)), keras.layers.Dense(8), keras.layers.Dropout(0.5, seed=2),
+                                keras.layers.Dense(4, activation="sigmoid")])
+    vae = VAE(encoder, decoder, **kwargs)
+    vae.compile(optimizer="adam")
+    return vae
+
+
+def test_calling_encoding_reconstructing_and_evaluating_run_in_inference_mode():
+    vae = dropout_vae()
+    x = np.random.default_rng(0).uniform(size=(16, 4)).astype("float32")
+    np.testing.assert_array_equal(np.asarray(vae(x)), np.asarray(vae(x)))
+    np.testing.assert_allclose(np.asarray(vae(x)), vae.reconstruct(x), rtol=1e-6)
+    np.testing.assert_array_equal(vae.encode(x), vae.encode(x))
+    np.testing.assert_array_equal(vae.reconstruct(x), vae.reconstruct(x))
+    first, second = (vae.evaluate(x, batch_size=16, verbose=0, return_dict=True) for _ in range(2))
+    assert first == second
+    # ... while training mode does drop units: the same call with training=True differs.
+    assert not np.array_equal(np.asarray(vae(x, training=True)), np.asarray(vae(x, training=True)))
+
+
+def test_defaults_are_the_plain_elbo_and_eight_interpolation_steps():
+    vae = dropout_vae()
+    assert (vae.beta, vae.kl_warmup_steps, vae.kl_warmup_epochs) == (1.0, 0, 0)
+    assert float(vae.kl_weight()) == 1.0
+    assert vae.interpolate(np.zeros(2), np.ones(2)).shape == (8, 4)
+
+
+def test_sample_uses_the_trainers_seed_unless_given_one():
+    vae = dropout_vae(seed=3)
+    np.testing.assert_array_equal(vae.sample(4), vae.sample(4, seed=3))
+    assert not np.array_equal(vae.sample(4), vae.sample(4, seed=4))
+
+
+@pytest.mark.parametrize("arguments, message", [
+    ({"beta": -0.5}, "Invalid value for argument `beta`: expected a number >= 0. Received: beta=-0.5"),
+    ({"beta": "1"}, "Invalid value for argument `beta`: expected a number >= 0. Received: beta='1'"),
+    ({"kl_warmup_steps": -1},
+     "Invalid value for argument `kl_warmup_steps`: expected an integer >= 0. Received: kl_warmup_steps=-1"),
+    ({"kl_warmup_epochs": 1.5},
+     "Invalid value for argument `kl_warmup_epochs`: expected an integer >= 0. Received: kl_warmup_epochs=1.5"),
+])
+def test_bad_arguments_are_refused_in_one_line(arguments, message):
+    with pytest.raises(ValueError) as caught:
+        dropout_vae(**arguments)
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize("beta", [0, 0.5])
+def test_a_kl_weight_below_one_is_allowed(beta):
+    assert dropout_vae(beta=beta).beta == beta
