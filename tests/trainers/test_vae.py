@@ -99,14 +99,14 @@ def test_warmup_in_steps_and_epochs_together_is_refused(vae_models):
         VAE(*vae_models, kl_warmup_steps=10, kl_warmup_epochs=2)
 
 
-def dropout_vae(**kwargs):
-    """A VAE whose only randomness is Dropout in both networks: z is z_mean (no sampling), so any output that
-    differs between two calls was computed in training mode."""
+def dropout_vae(encoder_dropout=0.5, decoder_dropout=0.5, regularizer=None, **kwargs):
+    """A VAE whose only randomness is Dropout: z is z_mean (no sampling), so any output that differs between
+    two calls was computed in training mode."""
     images = keras.Input((4,))
-    hidden = keras.layers.Dropout(0.5, seed=1)(keras.layers.Dense(8)(images))
+    hidden = keras.layers.Dropout(encoder_dropout, seed=1)(keras.layers.Dense(8, kernel_regularizer=regularizer)(images))
     z_mean, z_log_var = keras.layers.Dense(2)(hidden), keras.layers.Dense(2)(hidden)
     encoder = keras.Model(images, [z_mean, z_log_var, keras.layers.Identity()(z_mean)])
-    decoder = keras.Sequential([keras.Input((2,)), keras.layers.Dense(8), keras.layers.Dropout(0.5, seed=2),
+    decoder = keras.Sequential([keras.Input((2,)), keras.layers.Dense(8), keras.layers.Dropout(decoder_dropout, seed=2),
                                 keras.layers.Dense(4, activation="sigmoid")])
     vae = VAE(encoder, decoder, **kwargs)
     vae.compile(optimizer="adam")
@@ -156,3 +156,23 @@ def test_bad_arguments_are_refused_in_one_line(arguments, message):
 @pytest.mark.parametrize("beta", [0, 0.5])
 def test_a_kl_weight_below_one_is_allowed(beta):
     assert dropout_vae(beta=beta).beta == beta
+
+
+@pytest.mark.parametrize("network", ["encoder", "decoder"])
+def test_loss_terms_pass_the_training_flag_to_each_network(network):
+    vae = dropout_vae(encoder_dropout=0.5 if network == "encoder" else 0.0,
+                      decoder_dropout=0.5 if network == "decoder" else 0.0)
+    x = np.random.default_rng(1).uniform(size=(16, 4)).astype("float32")
+    term = 1 if network == "encoder" else 0  # dropout before z_mean moves the KL term; after z, reconstruction
+    draws = [float(vae.compute_loss_terms(x, training=True)[1][term]) for _ in range(2)]
+    assert draws[0] != draws[1]
+    assert float(vae.compute_loss_terms(x)[0]) == float(vae.compute_loss_terms(x)[0])  # inference by default
+
+
+def test_total_loss_adds_the_layers_regularization_losses():
+    vae = dropout_vae(encoder_dropout=0.0, decoder_dropout=0.0, regularizer=keras.regularizers.L2(10.0))
+    x = np.random.default_rng(2).uniform(size=(8, 4)).astype("float32")
+    total, (reconstruction, kl) = vae.compute_loss_terms(x)
+    penalty = 10.0 * float(np.sum(np.square(np.asarray(vae.encoder.layers[1].kernel))))
+    assert penalty > 1.0
+    assert float(total) == pytest.approx(float(reconstruction) + float(kl) + penalty, rel=1e-5)
