@@ -146,6 +146,9 @@ def test_sample_uses_the_trainers_seed_unless_given_one():
      "Invalid value for argument `kl_warmup_steps`: expected an integer >= 0. Received: kl_warmup_steps=-1"),
     ({"kl_warmup_epochs": 1.5},
      "Invalid value for argument `kl_warmup_epochs`: expected an integer >= 0. Received: kl_warmup_epochs=1.5"),
+    ({"kl_warmup_steps": 2, "kl_warmup_epochs": 1},
+     "Invalid values for arguments `kl_warmup_steps` and `kl_warmup_epochs`: expected at most one of them to be set. "
+     "Received: kl_warmup_steps=2, kl_warmup_epochs=1"),
 ])
 def test_bad_arguments_are_refused_in_one_line(arguments, message):
     with pytest.raises(ValueError) as caught:
@@ -176,3 +179,12 @@ def test_total_loss_adds_the_layers_regularization_losses():
     penalty = 10.0 * float(np.sum(np.square(np.asarray(vae.encoder.layers[1].kernel))))
     assert penalty > 1.0
     assert float(total) == pytest.approx(float(reconstruction) + float(kl) + penalty, rel=1e-5)
+
+
+def test_warmup_in_epochs_starts_at_zero_and_keeps_the_users_callbacks():
+    vae = dropout_vae(kl_warmup_epochs=2)
+    assert float(vae.kl_weight()) == 0.0  # before the first epoch
+    epochs = []
+    callback = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: epochs.append(epoch))
+    vae.fit(np.ones((4, 4), "float32"), batch_size=4, epochs=2, verbose=0, callbacks=[callback])
+    assert epochs == [0, 1]
