@@ -188,3 +188,21 @@ def test_warmup_in_epochs_starts_at_zero_and_keeps_the_users_callbacks():
     callback = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: epochs.append(epoch))
     vae.fit(np.ones((4, 4), "float32"), batch_size=4, epochs=2, verbose=0, callbacks=[callback])
     assert epochs == [0, 1]
+
+
+def test_a_training_step_runs_the_networks_in_training_mode_and_evaluation_does_not():
+    # BatchNormalization moves its moving mean only in training mode: a step that ran the encoder in inference
+    # mode would leave it at zero, and an evaluation in training mode would move it.
+    images = keras.Input((4,))
+    norm = keras.layers.BatchNormalization(momentum=0.0)
+    hidden = norm(keras.layers.Dense(8)(images))
+    z_mean, z_log_var = keras.layers.Dense(2)(hidden), keras.layers.Dense(2)(hidden)
+    encoder = keras.Model(images, [z_mean, z_log_var, keras.layers.Identity()(z_mean)])
+    decoder = keras.Sequential([keras.Input((2,)), keras.layers.Dense(4, activation="sigmoid")])
+    vae = VAE(encoder, decoder)
+    vae.compile(optimizer="adam")
+    x = np.random.default_rng(3).uniform(size=(8, 4)).astype("float32")
+    vae.evaluate(x, batch_size=8, verbose=0)
+    np.testing.assert_array_equal(np.asarray(norm.moving_mean), np.zeros(8))
+    vae.fit(x, batch_size=8, epochs=1, verbose=0)
+    assert np.abs(np.asarray(norm.moving_mean)).max() > 0
