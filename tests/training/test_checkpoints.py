@@ -24,6 +24,14 @@ def run_directory(tmp_path):
     return run
 
 
+def checkpointed(tmp_path, monitor="loss", **arguments):
+    """A run directory, a tiny compiled model and its `RunCheckpoint`, as `fit` would set them up."""
+    run, model = run_directory(tmp_path), tiny_model()
+    checkpoint = RunCheckpoint(run, monitor=monitor, **arguments)
+    checkpoint.set_model(model)
+    return run, model, checkpoint
+
+
 # First in the file: a mutant that drops steps_per_epoch makes the training runs below loop forever on the endless
 # training stream, so this quick test must fail before them.
 class _RecordingModel:
@@ -71,9 +79,7 @@ def test_fit_from_state_continues_with_the_next_epoch_and_its_first_batch(state,
 
 
 def test_non_finite_loss_after_a_good_epoch_keeps_that_checkpoint(tmp_path):
-    run, model = run_directory(tmp_path), tiny_model()
-    checkpoint = RunCheckpoint(run, monitor="loss")
-    checkpoint.set_model(model)
+    run, model, checkpoint = checkpointed(tmp_path)
     checkpoint.on_epoch_begin(0)
     checkpoint.on_epoch_end(0, {"loss": 0.5})
     good = model.get_weights()
@@ -110,9 +116,7 @@ def files(directory):
 
 @pytest.mark.parametrize("weights_only", [False, True], ids=["keras", "weights.h5"])
 def test_disk_full_midway_through_a_save_keeps_the_last_good_checkpoint(tmp_path, monkeypatch, weights_only):
-    run, model = run_directory(tmp_path), tiny_model()
-    checkpoint = RunCheckpoint(run, monitor="loss", weights_only=weights_only)
-    checkpoint.set_model(model)
+    run, model, checkpoint = checkpointed(tmp_path, weights_only=weights_only)
     checkpoint.on_epoch_begin(0)
     checkpoint.on_epoch_end(0, {"loss": 0.5})
     before = files(run.path)
@@ -141,9 +145,7 @@ def test_too_little_space_for_the_next_checkpoint_stops_before_writing(tmp_path,
     import shutil
     from collections import namedtuple
 
-    run, model = run_directory(tmp_path), tiny_model()
-    checkpoint = RunCheckpoint(run, monitor="loss")
-    checkpoint.set_model(model)
+    run, model, checkpoint = checkpointed(tmp_path)
     checkpoint.on_epoch_end(0, {"loss": 0.5})
     before = files(run.path)
     usage = namedtuple("usage", "total used free")
@@ -422,9 +424,7 @@ def test_restore_brings_back_the_optimizer_state_of_the_checkpoint(tmp_path):
 
 
 def test_a_failure_in_the_first_epoch_says_there_is_no_checkpoint(tmp_path):
-    run, model = run_directory(tmp_path), tiny_model()
-    checkpoint = RunCheckpoint(run, monitor="loss")
-    checkpoint.set_model(model)
+    run, model, checkpoint = checkpointed(tmp_path)
     checkpoint.on_epoch_begin(0)
     checkpoint.on_train_batch_end(0, {"loss": float("nan")})
     with pytest.raises(SpecError) as caught:
@@ -551,7 +551,7 @@ def test_read_state_takes_every_optional_field_kspec_writes(tmp_path):
 ])
 def test_run_checkpoint_defaults_to_val_loss_and_to_the_direction_of_the_name(tmp_path, arguments, values, best):
     run, model = run_directory(tmp_path), tiny_model()
-    checkpoint = RunCheckpoint(run, **arguments)
+    checkpoint = RunCheckpoint(run, **arguments)  # no monitor: the default is what this test is about
     checkpoint.set_model(model)
     monitor = arguments.get("monitor", "val_loss")
     for epoch, value in enumerate(values):
@@ -574,9 +574,7 @@ def test_auto_mode_reads_the_direction_from_the_monitored_name(tmp_path, monitor
 
 
 def test_a_non_finite_validation_loss_stops_before_its_epoch_is_saved(tmp_path):
-    run, model = run_directory(tmp_path), tiny_model()
-    checkpoint = RunCheckpoint(run, monitor="val_loss")
-    checkpoint.set_model(model)
+    run, model, checkpoint = checkpointed(tmp_path, monitor="val_loss")
     checkpoint.on_epoch_end(0, {"loss": 0.5, "val_loss": 0.6, "fid": float("nan")})  # a NaN metric is no loss
     assert not model.stop_training and read_state(run)["epoch"] == 1
     checkpoint.on_epoch_end(1, {"loss": 0.4, "val_loss": float("nan")})
@@ -586,9 +584,7 @@ def test_a_non_finite_validation_loss_stops_before_its_epoch_is_saved(tmp_path):
 
 
 def test_a_failed_save_in_the_first_epoch_leaves_only_the_metrics_header(tmp_path, monkeypatch):
-    run, model = run_directory(tmp_path), tiny_model()
-    checkpoint = RunCheckpoint(run, monitor="loss")
-    checkpoint.set_model(model)
+    run, model, checkpoint = checkpointed(tmp_path)
 
     def no_space(self, path, *args, **kwargs):
         raise OSError(28, "No space left on device")
@@ -601,9 +597,7 @@ def test_a_failed_save_in_the_first_epoch_leaves_only_the_metrics_header(tmp_pat
 
 
 def test_the_state_records_that_early_stopping_ended_the_run(tmp_path):
-    run, model = run_directory(tmp_path), tiny_model()
-    checkpoint = RunCheckpoint(run, monitor="loss")
-    checkpoint.set_model(model)
+    run, model, checkpoint = checkpointed(tmp_path)
     checkpoint.on_epoch_end(0, {"loss": 0.5})
     assert read_state(run)["stopped_early"] is False
     model.stop_training = True  # what EarlyStopping's on_epoch_end, which runs first, does
@@ -612,9 +606,7 @@ def test_the_state_records_that_early_stopping_ended_the_run(tmp_path):
 
 
 def test_each_commit_removes_the_previous_epoch_file(tmp_path):
-    run, model = run_directory(tmp_path), tiny_model()
-    checkpoint = RunCheckpoint(run, monitor="loss")
-    checkpoint.set_model(model)
+    run, model, checkpoint = checkpointed(tmp_path)
     for epoch, loss in enumerate([0.5, 0.7, 0.6]):
         checkpoint.on_epoch_end(epoch, {"loss": loss})
     assert sorted(os.listdir(run.checkpoint_dir)) == ["best.keras", "epoch-0003.keras", "state.json"]
@@ -625,9 +617,7 @@ def test_free_space_needed_is_twice_the_last_epoch_file_with_a_margin(tmp_path, 
     import shutil
     from collections import namedtuple
 
-    run, model = run_directory(tmp_path), tiny_model()
-    checkpoint = RunCheckpoint(run, monitor="loss")
-    checkpoint.set_model(model)
+    run, model, checkpoint = checkpointed(tmp_path)
     checkpoint.on_epoch_end(0, {"loss": 0.5})
     os.truncate(os.path.join(run.checkpoint_dir, "epoch-0001.keras"), 100 * 2**20)  # sparse: no disk used
     needed = int(2 * 100 * 2**20 * 1.1)
@@ -655,9 +645,7 @@ def test_an_empty_metrics_file_gets_its_header(tmp_path):
 
 def test_a_metric_missing_from_a_later_epoch_leaves_its_cell_empty(tmp_path):
     # The columns are those of the first epoch; a metric computed every few epochs (FID) is blank in the others.
-    run, model = run_directory(tmp_path), tiny_model()
-    checkpoint = RunCheckpoint(run, monitor="loss")
-    checkpoint.set_model(model)
+    run, model, checkpoint = checkpointed(tmp_path)
     checkpoint.on_epoch_end(0, {"loss": 0.5, "fid": 12.0})
     checkpoint.on_epoch_end(1, {"loss": 0.25})
     with open(run.metrics_file) as stream:
