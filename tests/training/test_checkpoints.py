@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from kspec.errors import SpecError
-from kspec.training.checkpoints import RunCheckpoint, raise_if_failed, read_state, restore, truncate_metrics
+from kspec.training.checkpoints import RunCheckpoint, raise_if_failed, read_state, restore
 from kspec.training.run_directory import RunDirectory
 
 
