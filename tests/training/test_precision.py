@@ -98,7 +98,6 @@ def test_generative_trainers_train_in_mixed_precision_and_reload(tmp_path, spec,
 
     import keras
 
-    from kspec.training.checkpoints import _optimizers
     from kspec.training.trainer_from_spec import load_trained
 
     run = train_tiny(tmp_path, spec, precision)
@@ -108,7 +107,8 @@ def test_generative_trainers_train_in_mixed_precision_and_reload(tmp_path, spec,
 
     trainer, models, _, _ = load_trained(run.path)
     check_models(models.values(), precision)
-    optimizers = _optimizers(trainer)
+    optimizers = [value for name, value in vars(trainer).items()  # `optimizer`, `d_optimizer`, `g_optimizer`, ...
+                  if name.endswith("optimizer") and isinstance(value, keras.optimizers.Optimizer)]
     assert optimizers and all(isinstance(o, keras.optimizers.LossScaleOptimizer) is (precision == "mixed_float16")
                               for o in optimizers)
     if precision == "mixed_bfloat16":  # under loss scaling, steps with overflowing gradients are skipped
