@@ -3,6 +3,9 @@
 1. mutmut replaces each mutated function by a `(*args, **kwargs)` trampoline. `inspect.getfullargspec`, which
    Keras' `Operation.__new__` reads to record a layer's constructor arguments, does not follow `__wrapped__`,
    so every kspec layer whose `__init__` is mutated fails to construct; it does honour `__signature__`.
+   Only `__init__` gets one: Keras wraps a layer's bound `build` with functools.wraps, which copies the
+   function's `__dict__`, so a `__signature__` there would keep `self` in build's signature and fail Keras'
+   check of build's arguments; `inspect.signature` finds the rest through `__wrapped__`.
 2. mutmut runs against each mutant only the tests that called the mutated function in a first, recording
    run. A module- or session-scoped fixture calls it once, in the setup of the first test that uses it: the
    other tests that read the fixture's result would not be run against the mutant (a variance test that
@@ -23,7 +26,8 @@ def _wrap_with_signature(mutants_dict, is_classmethod=False):
 
     def decorate_with_signature(function):
         wrapped = decorate(function)
-        wrapped.__signature__ = inspect.signature(function)
+        if function.__name__ == "__init__":
+            wrapped.__signature__ = inspect.signature(function)
         return wrapped
 
     return decorate_with_signature
