@@ -76,3 +76,19 @@ def test_spec_names_the_layer_reflection_padding2d(tmp_path):
 
 def test_docstring_example_runs():
     assert doctest.testmod(reflection_padding).failed == 0
+
+
+def test_the_default_pads_one_pixel_on_every_side():
+    assert ReflectionPadding2D().padding == ((1, 1), (1, 1))
+
+
+def test_an_unknown_data_format_is_refused_in_keras_words():
+    with pytest.raises(ValueError) as error:
+        ReflectionPadding2D(data_format="nhwc")
+    assert str(error.value) == ("Invalid value for argument `data_format`: expected 'channels_last' or "
+                                "'channels_first'. Received: data_format='nhwc'")
+
+
+def test_inputs_that_are_not_images_are_refused_before_padding():
+    with pytest.raises(ValueError, match="expected ndim=4, found ndim=3"):
+        ReflectionPadding2D()(np.zeros((1, 4, 4), "float32"))

@@ -66,3 +66,48 @@ def test_negative_size_is_refused():
     with pytest.raises(ValueError) as error:
         ImagePool(size=-1)
     assert str(error.value) == "Invalid value for argument `size`: expected an integer >= 0. Received: size=-1"
+
+
+def test_the_default_size_is_cyclegans_fifty():
+    assert ImagePool().size == 50
+
+
+@pytest.mark.parametrize("size", [True, 2.0, "3"])
+def test_a_size_that_is_not_an_integer_is_refused(size):
+    with pytest.raises(ValueError, match=r"expected an integer >= 0\. Received: size="):
+        ImagePool(size=size)
+
+
+def test_the_pool_starts_empty_in_two_non_trainable_variables():
+    pool = ImagePool(size=3)
+    pool.build((None, 2, 2, 1))
+    assert pool.trainable_weights == []
+    assert [(w.name, tuple(w.shape), w.dtype) for w in pool.non_trainable_weights] == [
+        ("images", (3, 2, 2, 1), "float32"), ("count", (), "int32")]
+    assert not np.asarray(pool.images).any() and int(pool.count) == 0
+
+
+def test_the_configuration_recreates_the_pool():
+    config = ImagePool(size=4, seed=11, name="pool_a").get_config()
+    assert (config["size"], config["seed"], config["name"]) == (4, 11, "pool_a")
+    copy = ImagePool.from_config(config)
+    assert (copy.size, copy.seed) == (4, 11)
+
+
+def test_a_swapped_image_comes_back_whole():
+    # Images of several pixels: what the pool returns is one stored image, not one value spread over an image.
+    pool = ImagePool(size=2, seed=5)
+    stored = np.arange(8, dtype="float32").reshape(2, 2, 2, 1)
+    pool(stored)
+    returned = np.asarray(pool(np.full((16, 2, 2, 1), -1.0, "float32")))
+    swapped = [image for image in returned if not (image == -1).all()]
+    assert swapped, "with 16 draws of probability 1/2 at least one comes from the pool"
+    for image in swapped:
+        assert any(np.array_equal(image, original) for original in stored)
+
+
+def test_every_slot_of_a_full_pool_can_be_swapped_out():
+    pool = ImagePool(size=2, seed=1)
+    pool(labelled([-1, -2]))
+    returned = labels(pool(labelled(range(64))))
+    assert -1 in returned and -2 in returned  # the first slot as well as the last

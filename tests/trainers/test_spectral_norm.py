@@ -1,5 +1,6 @@
 import keras
 import numpy as np
+import pytest
 
 from kspec.trainers.spectral_norm import with_spectral_normalization
 
@@ -69,3 +70,22 @@ def test_a_model_without_kernels_counts_zero():
     images = keras.Input((4,))
     model = keras.Model(images, keras.layers.LayerNormalization()(images))
     assert with_spectral_normalization(model)[1] == 0
+
+
+def test_every_layer_already_wrapped_counts_once():
+    images = keras.Input((4,))
+    first = keras.layers.SpectralNormalization(keras.layers.Dense(3), name="first")
+    second = keras.layers.SpectralNormalization(keras.layers.Dense(3), name="second")
+    model = keras.Model(images, keras.layers.Dense(1, name="logit")(second(first(images))))
+    assert with_spectral_normalization(model)[1] == 3
+
+
+@pytest.mark.parametrize("power_iterations", [None, 3])
+def test_the_wrappers_run_the_power_iterations_asked_for(power_iterations):
+    images = keras.Input((4,))
+    model = keras.Model(images, keras.layers.Dense(1, name="logit")(images))
+    if power_iterations is None:
+        normalized, _ = with_spectral_normalization(model)
+    else:
+        normalized, _ = with_spectral_normalization(model, power_iterations=power_iterations)
+    assert normalized.get_layer("logit").power_iterations == (power_iterations or 1)  # 1 by default, as the paper

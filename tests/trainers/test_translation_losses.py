@@ -5,8 +5,8 @@ import pytest
 
 from kspec.trainers.gan_losses import get_adversarial_loss
 from kspec.trainers.linear_decay import decay_factor
-from kspec.trainers.translation_losses import (discriminator_adversarial_loss, generator_adversarial_loss,
-                                               mean_absolute_error)
+from kspec.trainers.translation_losses import (check_loss_weight, discriminator_adversarial_loss,
+                                               generator_adversarial_loss, mean_absolute_error)
 
 REAL = np.array([[0.5], [2.0]], "float32")
 FAKE = np.array([[-1.0], [0.0]], "float32")
@@ -34,6 +34,24 @@ def test_mean_absolute_error_averages_over_pixels_and_channels():
     references = np.zeros_like(images)
     references[0, 0, 0, 0] = 36.0
     assert float(mean_absolute_error(images, references)) == 1.0
+
+
+def test_mean_absolute_error_is_the_distance_between_the_images():
+    assert float(mean_absolute_error(np.full((1, 2, 2, 1), 1.0), np.full((1, 2, 2, 1), 3.0))) == 2.0
+    assert float(mean_absolute_error(np.full((1, 2, 2, 1), 3.0), np.full((1, 2, 2, 1), 1.0))) == 2.0
+
+
+@pytest.mark.parametrize("value", [0, 0.5, 10, 100.0])
+def test_a_loss_weight_of_zero_or_more_is_accepted(value):
+    check_loss_weight("lambda_cycle", value)
+
+
+@pytest.mark.parametrize("value", [-1, -0.5, True, "10", None])
+def test_a_loss_weight_that_is_not_a_number_of_zero_or_more_is_refused(value):
+    with pytest.raises(ValueError) as error:
+        check_loss_weight("lambda_cycle", value)
+    assert str(error.value) == (
+        f"Invalid value for argument `lambda_cycle`: expected a number >= 0. Received: lambda_cycle={value!r}")
 
 
 @pytest.mark.parametrize("epochs, decay_epochs, factors", [
