@@ -100,3 +100,86 @@ def test_bad_policies_are_refused_in_one_line(policy, message):
     with pytest.raises(ValueError) as error:
         check_policy(policy)
     assert str(error.value) == message
+
+
+def test_color_is_the_papers_formula_on_the_generators_draws():
+    # Brightness, saturation, contrast, each with its own u ~ U(0, 1) per image, drawn in that order.
+    images = np.random.default_rng(1).normal(size=(6, 3, 4, 3)).astype("float32")
+    out = numpy(color(images, seed(9)))
+    draws = seed(9)
+    u = [numpy(keras.random.uniform((6, 1, 1, 1), seed=draws)) for _ in range(3)]
+    expected = images + (u[0] - 0.5)
+    channel_mean = expected.mean(axis=-1, keepdims=True)
+    expected = (expected - channel_mean) * (u[1] * 2.0) + channel_mean
+    image_mean = expected.mean(axis=(1, 2, 3), keepdims=True)
+    expected = (expected - image_mean) * (u[2] + 0.5) + image_mean
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", sorted(diff_augment.POLICIES))
+def test_the_same_seed_gives_the_same_augmentation(name):
+    images = np.random.default_rng(0).uniform(size=(8, 8, 8, 2)).astype("float32")
+    first = numpy(diff_augment.POLICIES[name](images, seed(4)))
+    np.testing.assert_array_equal(numpy(diff_augment.POLICIES[name](images, seed(4))), first)
+
+
+def test_a_policy_draws_from_the_seed_it_was_given():
+    images = np.random.default_rng(0).uniform(size=(4, 8, 8, 1)).astype("float32")
+    policy = ["translation", "cutout", "color"]
+    first = numpy(DiffAugment(policy, seed=seed(6))(images))
+    np.testing.assert_array_equal(numpy(DiffAugment(policy, seed=seed(6))(images)), first)
+
+
+@pytest.mark.parametrize("name", sorted(diff_augment.POLICIES))
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_augmented_images_keep_their_dtype_under_mixed_precision(name, dtype):
+    images = keras.ops.cast(np.random.default_rng(0).uniform(size=(2, 8, 8, 1)), dtype)
+    assert keras.backend.standardize_dtype(diff_augment.POLICIES[name](images, seed()).dtype) == dtype
+
+
+def test_rectangular_images_move_by_an_eighth_of_each_side():
+    images = np.zeros((128, 16, 8, 1), "float32")
+    images[:, 8, 4, 0] = 1.0
+    shifted = numpy(translation(images, seed(2)))
+    offsets = np.array([np.argwhere(image[..., 0] == 1.0)[0] - (8, 4) for image in shifted])
+    assert set(offsets[:, 0]) == {-2, -1, 0, 1, 2} and set(offsets[:, 1]) == {-1, 0, 1}
+
+
+def test_rectangular_images_lose_a_rectangle_of_half_each_side():
+    masked = numpy(cutout(np.ones((64, 8, 16, 1), "float32"), seed(2)))
+    for image in masked:
+        zero = image[..., 0] == 0.0
+        assert zero.any(axis=1).sum() <= 4 and zero.any(axis=0).sum() <= 8
+    assert max(int((image[..., 0] == 0.0).sum()) for image in masked) == 4 * 8
+
+
+def test_a_shift_matrix_moves_row_i_minus_offset_to_row_i():
+    rows = numpy(diff_augment._shift_matrices(4, keras.ops.convert_to_tensor([1, -1]), "float32"))
+    np.testing.assert_array_equal(rows @ np.arange(4.0), [[0, 0, 1, 2], [1, 2, 3, 0]])
+
+
+@pytest.mark.parametrize("size, length", [(8, 4), (8, 3), (5, 2)])
+def test_a_cut_band_starts_at_every_position_the_papers_code_allows(size, length):
+    # The centre is uniform over size + 1 - length % 2 positions; the band covers [centre - length // 2, + length).
+    bands = numpy(diff_augment._cut_band(np.zeros((4000, size, 1, 1), "float32"), size, length, seed(3)))
+    starts = set()
+    for band in bands:
+        inside = np.flatnonzero(band)
+        assert 0 < len(inside) <= length and np.all(np.diff(inside) == 1)
+        starts.add(int(inside[-1]) - length + 1 if inside[0] == 0 else int(inside[0]))
+    assert starts == set(range(-(length // 2), size + 1 - length % 2 - length // 2))
+
+
+@pytest.mark.parametrize("policy", [5, {"color"}, None])
+def test_a_policy_that_is_not_a_list_is_refused(policy):
+    with pytest.raises(ValueError) as error:
+        check_policy(policy)
+    assert str(error.value) == ("Invalid value for argument `diff_augment`: expected a non-empty list of color, "
+                                f"translation, cutout. Received: diff_augment={policy!r}")
+
+
+def test_an_unknown_name_like_none_of_the_policies_gets_no_hint():
+    with pytest.raises(ValueError) as error:
+        check_policy(["zoom"])
+    assert str(error.value) == ("Invalid value for argument `diff_augment`: unknown augmentation 'zoom'; expected any "
+                                "of color, translation, cutout. Received: diff_augment=['zoom']")
