@@ -75,7 +75,6 @@ class Pix2Pix(keras.Model):
                              f"`non_saturating`, `lsgan` or `hinge`. Received: loss={loss!r}")
         self.lambda_l1 = float(lambda_l1)
         self.decay_epochs = decay_epochs
-        self.seed = seed
         self.trackers = {name: keras.metrics.Mean(name=name) for name in ("g_loss", "l1_loss", "d_loss")}
         self.built = True
 

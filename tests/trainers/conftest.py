@@ -158,6 +158,48 @@ def build_translation_models(shape_a=(8, 8, 1), shape_b=(8, 8, 1), conditional=F
             discriminator(shape_b, "discriminator_b"))
 
 
+def build_flagged_translation_models(conditional=False, regularization=0.0):
+    """Pointwise (1x1) translation models, as `build_translation_models` returns them, and per model the list
+    of the `training` flags it was called with (appended at each call, or at tracing in a compiled step).
+
+    With `regularization`, every kernel carries an L2 penalty of that factor (its value is in `model.losses`).
+    """
+    import keras
+
+    class TrainingFlags(keras.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.seen = []
+
+        def call(self, inputs, training=None):
+            self.seen.append(training)
+            return inputs
+
+    def pointwise(inputs, joined, name):
+        flags = TrainingFlags()
+        kernel = keras.layers.Conv2D(1, 1, kernel_initializer="ones", kernel_regularizer=keras.regularizers.L2(
+            regularization) if regularization else None)
+        model = keras.Model(inputs, kernel(flags(joined)), name=name)
+        flags.seen.clear()  # the symbolic call that built the model
+        return model, flags.seen
+
+    def generator(name):
+        images = keras.Input((4, 4, 1))
+        return pointwise(images, images, name)
+
+    def discriminator(name):
+        images = keras.Input((4, 4, 1))
+        if not conditional:
+            return pointwise(images, images, name)
+        source = keras.Input((4, 4, 1))
+        return pointwise([source, images], keras.layers.Concatenate()([source, images]), name)
+
+    built = [generator("generator_ab")] + ([] if conditional else [generator("generator_ba")])
+    built += [discriminator("discriminator")] if conditional else [discriminator("discriminator_a"),
+                                                                   discriminator("discriminator_b")]
+    return tuple(model for model, _ in built), tuple(seen for _, seen in built)
+
+
 @pytest.fixture(scope="session")
 def translation():
     """Builders of tiny translation models and image batches in [-1, 1]."""
@@ -165,6 +207,7 @@ def translation():
 
     return types.SimpleNamespace(
         models=build_translation_models,
+        flagged_models=build_flagged_translation_models,
         images=lambda count=8, shape=(8, 8, 1), seed=0: random_images(count, shape, low=-1.0, seed=seed),
         weights_of=weights_of,
         moved=moved,

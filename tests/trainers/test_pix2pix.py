@@ -112,3 +112,93 @@ def test_translation_rows_show_input_output_and_target_and_ba_is_refused(transla
         pix2pix.translate(a, "ba")
     assert str(error.value) == ("Invalid value for argument `direction`: pix2pix learns A -> B only; expected 'ab'. "
                                 "Received: direction='ba'")
+
+
+def test_a_training_step_runs_both_networks_in_training_mode_and_evaluation_and_translation_do_not(translation):
+    models, (g_flags, d_flags) = translation.flagged_models(conditional=True)
+    pix2pix = compiled(models)
+    a, b = translation.images(2, (4, 4, 1), seed=1), translation.images(2, (4, 4, 1), seed=2)
+    pix2pix.train_step((a, b))
+    assert (g_flags, d_flags) == ([True], [True, True])  # G(a); D on (a, b) and on (a, G(a))
+    g_flags.clear(), d_flags.clear()
+    pix2pix.test_step((a, b))
+    assert (g_flags, d_flags) == ([False], [False, False])
+    g_flags.clear()
+    np.testing.assert_allclose(pix2pix(a), models[0](a), rtol=1e-6)
+    assert g_flags == [False, None]  # the trainer's call runs G in inference mode (the second call is ours)
+
+
+def test_regularization_losses_join_each_networks_objective(translation):
+    (plain, _), (regularized, _) = translation.flagged_models(True), translation.flagged_models(True, 0.25)
+    a, b = translation.images(2, (4, 4, 1), seed=1), translation.images(2, (4, 4, 1), seed=2)
+    (g_plain, d_plain), _ = Pix2Pix(*plain).losses_of(a, b)
+    (g_loss, d_loss), _ = Pix2Pix(*regularized).losses_of(a, b)
+    # Kernels of ones: the generator's 1x1 kernel holds one weight, the conditional discriminator's two.
+    np.testing.assert_allclose(float(g_loss) - float(g_plain), 0.25 * 1, rtol=1e-5)
+    np.testing.assert_allclose(float(d_loss) - float(d_plain), 0.25 * 2, rtol=1e-5)
+
+
+def test_the_defaults_are_the_papers(translation):
+    pix2pix = Pix2Pix(*translation.models(conditional=True))
+    assert type(pix2pix.adversarial_loss).__name__ == "NonSaturatingLoss" and pix2pix.lambda_l1 == 100.0
+    assert pix2pix.decay_epochs == 0
+
+
+def test_a_fresh_trainer_is_built_so_a_checkpoint_can_be_saved_and_loaded_before_any_step(translation, tmp_path):
+    pix2pix = compiled(translation.models(conditional=True))
+    pix2pix.save_weights(tmp_path / "fresh.weights.h5")
+    other = compiled(translation.models(conditional=True, seed=1))
+    other.load_weights(tmp_path / "fresh.weights.h5")
+    a = translation.images(2)
+    np.testing.assert_allclose(other.translate(a), pix2pix.translate(a), rtol=1e-6)
+
+
+def test_compile_leaves_keras_own_optimizer_unset_and_passes_its_options_on(translation):
+    pix2pix = Pix2Pix(*translation.models(conditional=True))
+    pix2pix.compile(g_optimizer="adam", d_optimizer="adam", run_eagerly=True)
+    assert pix2pix.optimizer is None and pix2pix.run_eagerly
+
+
+def test_decay_epochs_lower_the_learning_rates_and_keep_the_users_callbacks(translation):
+    pix2pix = compiled(translation.models(conditional=True), decay_epochs=1)
+    epochs = []
+    callback = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: epochs.append(epoch))
+    history = pix2pix.fit(translation.images(4, seed=1), translation.images(4, seed=2), batch_size=4, epochs=2,
+                          verbose=0, callbacks=[callback])
+    assert history.history["learning_rate"] == pytest.approx([1e-2, 5e-3])  # the last epoch at (1 - 1/2)
+    assert epochs == [0, 1]
+
+
+def test_without_decay_a_learning_rate_schedule_is_allowed(translation):
+    pix2pix = Pix2Pix(*translation.models(conditional=True))
+    schedule = keras.optimizers.schedules.ExponentialDecay(1e-2, decay_steps=10, decay_rate=0.5)
+    pix2pix.compile(g_optimizer=keras.optimizers.Adam(schedule), d_optimizer="adam")
+    assert pix2pix.base_learning_rates == []
+
+
+def test_translate_runs_the_generator_on_batches_of_32_by_default(translation, monkeypatch):
+    from kspec.trainers import pix2pix as module
+
+    calls = []
+    monkeypatch.setattr(module, "translate_in_batches", lambda *args, **kwargs: calls.append((args[2:], kwargs)))
+    Pix2Pix(*translation.models(conditional=True)).translate(translation.images(2))
+    assert calls == [((32,), {})]
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"lambda_l1": -1.0}, "Invalid value for argument `lambda_l1`: expected a number >= 0. Received: lambda_l1=-1.0"),
+    ({"loss": "wasserstein_gp"}, "Invalid value for argument `loss`: the pix2pix trainer has no gradient penalty; "
+                                 "use `non_saturating`, `lsgan` or `hinge`. Received: loss='wasserstein_gp'"),
+])
+def test_options_pix2pix_cannot_use_are_refused(translation, options, message):
+    with pytest.raises(ValueError) as error:
+        Pix2Pix(*translation.models(conditional=True), **options)
+    assert str(error.value) == message
+
+
+def test_a_generator_of_two_inputs_is_refused(translation):
+    _, discriminator = translation.models(conditional=True)
+    with pytest.raises(ValueError) as error:
+        Pix2Pix(discriminator, discriminator)
+    assert str(error.value) == ("Invalid value for argument `generator`: pix2pix's generator takes one image input. "
+                                "Received: a model with 2 inputs")
