@@ -50,9 +50,13 @@ class ImagePool(keras.layers.Layer):
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def build(self, input_shape):
-        if self.size and any(d is None for d in input_shape[1:]):
-            raise ValueError(f"An image pool needs images of a fixed shape. Received: input_shape={tuple(input_shape)}")
-        self.images = self.add_weight(name="images", shape=(self.size, *input_shape[1:]), initializer="zeros",
+        image_shape = tuple(input_shape[1:])
+        if any(d is None for d in image_shape):
+            if self.size:
+                raise ValueError(
+                    f"An image pool needs images of a fixed shape. Received: input_shape={tuple(input_shape)}")
+            image_shape = tuple(0 if d is None else d for d in image_shape)  # an empty pool: no shape to know
+        self.images = self.add_weight(name="images", shape=(self.size, *image_shape), initializer="zeros",
                                       trainable=False)
         self.count = self.add_weight(name="count", shape=(), initializer="zeros", dtype="int32", trainable=False)
 

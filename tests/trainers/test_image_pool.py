@@ -56,6 +56,13 @@ def test_size_zero_returns_every_batch_unchanged():
     np.testing.assert_array_equal(pool(labelled([5, 6])), labelled([5, 6]))
 
 
+def test_an_empty_pool_takes_images_of_an_open_size():
+    pool = ImagePool(size=0)
+    pool.build((None, None, None, 3))
+    assert tuple(pool.images.shape) == (0, 0, 0, 3)
+    np.testing.assert_array_equal(pool(labelled([5, 6])), labelled([5, 6]))
+
+
 def test_images_of_an_open_size_are_refused():
     with pytest.raises(ValueError) as error:
         ImagePool(size=3).build((None, None, 8, 1))
