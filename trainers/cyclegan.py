@@ -104,7 +104,6 @@ class CycleGAN(keras.Model):
         self.lambda_cycle = float(lambda_cycle)
         self.lambda_identity = float(lambda_identity)
         self.decay_epochs = decay_epochs
-        self.seed = seed
         # One pool per discriminator, with their own draws.
         self.pool_a = ImagePool(pool_size, seed=seed, name="pool_a")
         self.pool_b = ImagePool(pool_size, seed=None if seed is None else seed + 1, name="pool_b")

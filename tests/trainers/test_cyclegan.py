@@ -196,3 +196,129 @@ def test_translation_rows_go_there_and_back(translation):
 def test_trained_generators_save_and_reload(fitted, tmp_path):
     for model in fitted[1][:2]:
         assert_model_roundtrip(model, str(tmp_path))
+
+
+def test_a_training_step_runs_every_network_in_training_mode_and_evaluation_and_translation_do_not(translation):
+    models, flags = translation.flagged_models()
+    cyclegan = compiled(models, pool_size=0)
+    a, b = translation.images(2, (4, 4, 1), seed=1), translation.images(2, (4, 4, 1), seed=2)
+    cyclegan.train_step((a, b))
+    # Each generator: translation, the way back, identity; each discriminator: the generator's fake, then real
+    # and pooled fake in its own step.
+    assert list(flags) == [[True] * 3] * 4
+    for seen in flags:
+        seen.clear()
+    cyclegan.test_step((a, b))
+    assert list(flags) == [[False] * 3] * 4
+    flags[0].clear()
+    np.testing.assert_allclose(cyclegan(a), models[0](a), rtol=1e-6)
+    assert flags[0] == [False, None]  # the trainer's call runs G in inference mode (the second call is ours)
+
+
+def test_regularization_losses_join_each_networks_objective(translation):
+    (plain, _), (regularized, _) = translation.flagged_models(), translation.flagged_models(regularization=0.25)
+    a, b = translation.images(2, (4, 4, 1), seed=1), translation.images(2, (4, 4, 1), seed=2)
+    without, with_penalty = CycleGAN(*plain, pool_size=0), CycleGAN(*regularized, pool_size=0)
+    # Kernels of ones, one weight each: 0.25 per network.
+    np.testing.assert_allclose(float(with_penalty.generator_loss(a, b)[0]) - float(without.generator_loss(a, b)[0]),
+                               0.25 * 2, rtol=1e-5)
+    for name in ("discriminator_a", "discriminator_b"):
+        penalized = with_penalty.discriminator_loss(getattr(with_penalty, name), a, b)
+        np.testing.assert_allclose(float(penalized) - float(without.discriminator_loss(getattr(without, name), a, b)),
+                                   0.25, rtol=1e-5)
+
+
+def test_the_defaults_are_the_papers(translation):
+    cyclegan = CycleGAN(*translation.models())
+    assert type(cyclegan.adversarial_loss).__name__ == "LeastSquaresLoss"
+    assert (cyclegan.lambda_cycle, cyclegan.lambda_identity, cyclegan.decay_epochs) == (10.0, 5.0, 0)
+    assert cyclegan.pool_a.size == cyclegan.pool_b.size == 50
+
+
+@pytest.mark.parametrize("seed, seeds", [(3, (3, 4)), (None, (None, None))])
+def test_each_pool_draws_from_its_own_seed(translation, seed, seeds):
+    cyclegan = CycleGAN(*translation.models(), seed=seed)
+    assert (cyclegan.pool_a.seed, cyclegan.pool_b.seed) == seeds
+
+
+def test_a_fresh_trainer_is_built_so_a_checkpoint_can_be_saved_and_loaded_before_any_step(translation, tmp_path):
+    cyclegan = compiled(translation.models())
+    cyclegan.save_weights(tmp_path / "fresh.weights.h5")
+    other = compiled(translation.models(seed=1))
+    other.load_weights(tmp_path / "fresh.weights.h5")
+    a = translation.images(2)
+    np.testing.assert_allclose(other.translate(a, "ba"), cyclegan.translate(a, "ba"), rtol=1e-6)
+
+
+def test_compile_leaves_keras_own_optimizer_unset_and_passes_its_options_on(translation):
+    cyclegan = CycleGAN(*translation.models())
+    cyclegan.compile(g_optimizer="adam", d_optimizer=keras.optimizers.SGD(0.5, momentum=0.25), run_eagerly=True)
+    assert cyclegan.optimizer is None and cyclegan.run_eagerly
+    assert type(cyclegan.d_b_optimizer) is keras.optimizers.SGD and cyclegan.d_b_optimizer.momentum == 0.25
+    assert float(cyclegan.d_b_optimizer.learning_rate) == 0.5
+
+
+def test_decay_keeps_the_users_callbacks_and_a_schedule_is_allowed_without_decay(translation):
+    cyclegan = compiled(translation.models(), decay_epochs=1, pool_size=0)
+    epochs = []
+    callback = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: epochs.append(epoch))
+    cyclegan.fit(translation.images(2), translation.images(2, seed=1), batch_size=2, epochs=2, verbose=0,
+                 callbacks=[callback])
+    assert epochs == [0, 1]
+    undecayed = CycleGAN(*translation.models())
+    schedule = keras.optimizers.schedules.ExponentialDecay(1e-2, decay_steps=10, decay_rate=0.5)
+    undecayed.compile(g_optimizer=keras.optimizers.Adam(schedule), d_optimizer="adam")
+    assert undecayed.base_learning_rates == []
+
+
+@pytest.mark.parametrize("direction, generator", [("ab", "generator_ab"), ("ba", "generator_ba")])
+def test_translate_runs_the_generator_of_the_direction_on_batches_of_32_by_default(translation, monkeypatch,
+                                                                                   direction, generator):
+    from kspec.trainers import cyclegan as module
+
+    calls = []
+    monkeypatch.setattr(module, "translate_in_batches", lambda *args, **kwargs: calls.append((args, kwargs)))
+    cyclegan = CycleGAN(*translation.models())
+    images = translation.images(2)
+    cyclegan.translate(images, direction)
+    (args, kwargs), = calls
+    assert args[0] is getattr(cyclegan, generator) and args[1] is images and args[2:] == (32,) and kwargs == {}
+
+
+@pytest.mark.parametrize("role", range(4))
+def test_a_model_of_two_inputs_is_refused_in_any_role(translation, role):
+    models = list(translation.models())
+    models[role] = translation.models(conditional=True)[1]
+    names = ["generator_ab", "generator_ba", "discriminator_a", "discriminator_b"]
+    with pytest.raises(ValueError) as error:
+        CycleGAN(*models)
+    assert str(error.value) == (f"Invalid value for argument `{names[role]}`: CycleGAN's models take one image "
+                                "input. Received: a model with 2 inputs")
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"lambda_cycle": -1}, "Invalid value for argument `lambda_cycle`: expected a number >= 0. Received: "
+                           "lambda_cycle=-1"),
+    ({"lambda_identity": -0.5}, "Invalid value for argument `lambda_identity`: expected a number >= 0. Received: "
+                                "lambda_identity=-0.5"),
+    ({"loss": "wasserstein_gp"}, "Invalid value for argument `loss`: the CycleGAN trainer has no gradient penalty; "
+                                 "use `lsgan`, `non_saturating` or `hinge`. Received: loss='wasserstein_gp'"),
+])
+def test_options_cyclegan_cannot_use_are_refused(translation, options, message):
+    with pytest.raises(ValueError) as error:
+        CycleGAN(*translation.models(), **options)
+    assert str(error.value) == message
+
+
+def test_a_pool_of_images_of_open_size_is_refused_with_what_to_do():
+    def open_sized(name):
+        images = keras.Input((None, None, 1))
+        return keras.Model(images, keras.layers.Conv2D(1, 1)(images), name=name)
+
+    with pytest.raises(ValueError) as error:
+        CycleGAN(*[open_sized(name) for name in ("g", "f", "d_a", "d_b")])
+    assert str(error.value) == (
+        "Invalid value for argument `pool_size`: An image pool needs images of a fixed shape. Received: "
+        "input_shape=(None, None, None, 1); give the generators inputs of a fixed size or set pool_size: 0. "
+        "Received: pool_size=50")
+    assert CycleGAN(*[open_sized(name) for name in ("g", "f", "d_a", "d_b")], pool_size=0).pool_a.size == 0
