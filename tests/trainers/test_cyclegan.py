@@ -322,3 +322,9 @@ def test_a_pool_of_images_of_open_size_is_refused_with_what_to_do():
         "input_shape=(None, None, None, 1); give the generators inputs of a fixed size or set pool_size: 0. "
         "Received: pool_size=50")
     assert CycleGAN(*[open_sized(name) for name in ("g", "f", "d_a", "d_b")], pool_size=0).pool_a.size == 0
+
+
+def test_the_pools_are_named_for_their_domain_in_checkpoints(translation):
+    cyclegan = CycleGAN(*translation.models())
+    assert [v.path for v in cyclegan.pool_a.weights + cyclegan.pool_b.weights] == [
+        "pool_a/images", "pool_a/count", "pool_b/images", "pool_b/count"]
