@@ -116,6 +116,7 @@ def tiny():
         vae_models=build_vae_models,
         gan_models=build_gan_models,
         aae_models=build_aae_models,
+        flagged_aae_models=build_flagged_aae_models,
         images=random_images,
         weights_of=weights_of,
         moved=moved,
@@ -158,12 +159,9 @@ def build_translation_models(shape_a=(8, 8, 1), shape_b=(8, 8, 1), conditional=F
             discriminator(shape_b, "discriminator_b"))
 
 
-def build_flagged_translation_models(conditional=False, regularization=0.0):
-    """Pointwise (1x1) translation models, as `build_translation_models` returns them, and per model the list
-    of the `training` flags it was called with (appended at each call, or at tracing in a compiled step).
-
-    With `regularization`, every kernel carries an L2 penalty of that factor (its value is in `model.losses`).
-    """
+def flagged_model(inputs, joined, kernel, name):
+    """`keras.Model(inputs, kernel(flags(joined)))` with an identity layer `flags` that records the `training`
+    flag of every call (appended at each call, or at tracing in a compiled step): `(model, recorded flags)`."""
     import keras
 
     class TrainingFlags(keras.layers.Layer):
@@ -175,13 +173,30 @@ def build_flagged_translation_models(conditional=False, regularization=0.0):
             self.seen.append(training)
             return inputs
 
+    flags = TrainingFlags()
+    model = keras.Model(inputs, kernel(flags(joined)), name=name)
+    flags.seen.clear()  # the symbolic call that built the model
+    return model, flags.seen
+
+
+def _kernel_regularizer(regularization):
+    import keras
+
+    return keras.regularizers.L2(regularization) if regularization else None
+
+
+def build_flagged_translation_models(conditional=False, regularization=0.0):
+    """Pointwise (1x1) translation models, as `build_translation_models` returns them, and per model the list
+    of the `training` flags it was called with (see `flagged_model`).
+
+    Every kernel is ones; with `regularization`, it carries an L2 penalty of that factor (in `model.losses`).
+    """
+    import keras
+
     def pointwise(inputs, joined, name):
-        flags = TrainingFlags()
-        kernel = keras.layers.Conv2D(1, 1, kernel_initializer="ones", kernel_regularizer=keras.regularizers.L2(
-            regularization) if regularization else None)
-        model = keras.Model(inputs, kernel(flags(joined)), name=name)
-        flags.seen.clear()  # the symbolic call that built the model
-        return model, flags.seen
+        kernel = keras.layers.Conv2D(1, 1, kernel_initializer="ones",
+                                     kernel_regularizer=_kernel_regularizer(regularization))
+        return flagged_model(inputs, joined, kernel, name)
 
     def generator(name):
         images = keras.Input((4, 4, 1))
@@ -197,6 +212,22 @@ def build_flagged_translation_models(conditional=False, regularization=0.0):
     built = [generator("generator_ab")] + ([] if conditional else [generator("generator_ba")])
     built += [discriminator("discriminator")] if conditional else [discriminator("discriminator_a"),
                                                                    discriminator("discriminator_b")]
+    return tuple(model for model, _ in built), tuple(seen for _, seen in built)
+
+
+def build_flagged_aae_models(data_dim=4, latent_dim=2, regularization=0.0):
+    """Linear encoder, decoder and latent discriminator with kernels of ones (an L2 penalty of `regularization`
+    on each when set) and their recorded `training` flags (see `flagged_model`)."""
+    import keras
+
+    def linear(inputs, outputs, name):
+        features = keras.Input((inputs,))
+        kernel = keras.layers.Dense(outputs, kernel_initializer="ones",
+                                    kernel_regularizer=_kernel_regularizer(regularization))
+        return flagged_model(features, features, kernel, name)
+
+    built = [linear(data_dim, latent_dim, "encoder"), linear(latent_dim, data_dim, "decoder"),
+             linear(latent_dim, 1, "critic")]
     return tuple(model for model, _ in built), tuple(seen for _, seen in built)
 
 

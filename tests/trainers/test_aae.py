@@ -113,3 +113,95 @@ def test_trained_decoder_saves_and_reloads(tiny, tmp_path):
 def test_gradient_penalty_loss_is_refused(tiny):
     with pytest.raises(ValueError, match="the AAE trainer has no gradient penalty"):
         AAE(*tiny.aae_models(), loss="wasserstein_gp")
+
+
+def test_a_training_step_runs_every_network_in_training_mode_and_the_rest_do_not(tiny):
+    models, (encoder, decoder, critic) = tiny.flagged_aae_models()
+    aae = AAE(*models, reconstruction="mse", seed=0)
+    aae.compile(ae_optimizer="sgd", d_optimizer="sgd")
+    data = toy_data(4, data_dim=4)
+    aae.train_step(data)
+    # Encoder: reconstruction, codes for the discriminator, the generator phase; discriminator: prior samples,
+    # codes, the generator phase.
+    assert (encoder, decoder, critic) == ([True] * 3, [True], [True] * 3)
+    for flags in (encoder, decoder, critic):
+        flags.clear()
+    aae.test_step(data)
+    assert (encoder, decoder, critic) == ([False] * 3, [False], [False] * 3)
+    encoder.clear(), decoder.clear()
+    aae(data), aae.encode(data), aae.reconstruct(data)
+    assert (encoder, decoder) == ([False] * 3, [False] * 2)
+
+
+def test_regularization_losses_join_each_phase(tiny):
+    (plain, _), (regularized, _) = tiny.flagged_aae_models(), tiny.flagged_aae_models(regularization=0.5)
+    without, with_penalty = AAE(*plain, reconstruction="mse"), AAE(*regularized, reconstruction="mse")
+    data, codes, prior = toy_data(4, data_dim=4), np.ones((4, 2), "float32"), np.zeros((4, 2), "float32")
+
+    def difference(phase, *args):
+        return float(getattr(with_penalty, phase)(*args)[0]) - float(getattr(without, phase)(*args)[0])
+
+    # Kernels of ones: encoder 4x2 and decoder 2x4 weights, the discriminator 2.
+    np.testing.assert_allclose(difference("reconstruction_phase_loss", data), 0.5 * (8 + 8), rtol=1e-5)
+    np.testing.assert_allclose(difference("discriminator_phase_loss", prior, codes), 0.5 * 2, rtol=1e-5)
+    np.testing.assert_allclose(difference("generator_phase_loss", data), 0.5 * 8, rtol=1e-5)
+
+
+def test_the_defaults_are_a_gaussian_prior_cross_entropy_and_the_non_saturating_loss(tiny):
+    aae = AAE(*tiny.aae_models())
+    assert (type(aae.prior).__name__, type(aae.adversarial_loss).__name__) == ("GaussianPrior", "NonSaturatingLoss")
+    images = np.array([[0.25, 0.75]], "float32")
+    reconstructions = np.array([[0.5, 0.5]], "float32")
+    expected = -np.sum(images * np.log(reconstructions) + (1 - images) * np.log(1 - reconstructions))
+    np.testing.assert_allclose(float(aae.reconstruction_loss_fn(images, reconstructions)), expected, rtol=1e-5)
+
+
+def test_compile_leaves_keras_own_optimizer_unset_and_gives_the_encoders_adversarial_phase_a_copy(tiny):
+    aae = AAE(*tiny.aae_models())
+    aae.compile(ae_optimizer=keras.optimizers.SGD(0.5, momentum=0.25), d_optimizer="adam", run_eagerly=True)
+    assert aae.optimizer is None and aae.run_eagerly
+    assert type(aae.g_optimizer) is keras.optimizers.SGD and aae.g_optimizer is not aae.ae_optimizer
+    assert (float(aae.g_optimizer.learning_rate), aae.g_optimizer.momentum) == (0.5, 0.25)
+    chosen = keras.optimizers.RMSprop(0.125)
+    aae.compile(ae_optimizer="adam", d_optimizer="adam", g_optimizer=chosen)
+    assert aae.g_optimizer is chosen
+
+
+def test_samples_are_the_decoded_prior_draws_of_the_trainers_seed(tiny):
+    aae = AAE(*tiny.aae_models(), seed=3)
+    expected = keras.ops.convert_to_numpy(aae.decoder(aae.prior.sample(5, seed=3)))
+    np.testing.assert_allclose(aae.sample(5), expected, rtol=1e-5)
+    np.testing.assert_allclose(aae.sample(5, seed=4), keras.ops.convert_to_numpy(
+        aae.decoder(aae.prior.sample(5, seed=4))), rtol=1e-5)
+
+
+def test_interpolation_decodes_eight_codes_by_default(tiny):
+    aae = AAE(*tiny.aae_models())
+    line = aae.interpolate([0.0, 0.0], [1.0, 1.0])
+    assert line.shape == (8, 8)
+    np.testing.assert_allclose(line[-1], keras.ops.convert_to_numpy(aae.decoder(np.ones((1, 2), "float32")))[0],
+                               rtol=1e-5)
+
+
+def test_a_fresh_trainer_is_built_so_a_checkpoint_can_be_saved_and_loaded_before_any_step(tiny, tmp_path):
+    aae = compiled_aae(*tiny.aae_models())
+    aae.save_weights(tmp_path / "fresh.weights.h5")
+    other = compiled_aae(*tiny.aae_models(seed=1))
+    other.load_weights(tmp_path / "fresh.weights.h5")
+    np.testing.assert_allclose(other.encode(toy_data(3)), aae.encode(toy_data(3)), rtol=1e-6)
+
+
+def test_the_gradient_penalty_refusal_says_what_to_use():
+    encoder, decoder, critic = build_linear_models()
+    with pytest.raises(ValueError) as error:
+        AAE(encoder, decoder, critic, loss="wasserstein_gp")
+    assert str(error.value) == (
+        "Invalid value for argument `loss`: the AAE trainer has no gradient penalty; use `wasserstein` with another "
+        "Lipschitz constraint, or a non-Wasserstein loss. Received: loss='wasserstein_gp'")
+
+
+def build_linear_models():
+    def linear(inputs, outputs):
+        return keras.Sequential([keras.Input((inputs,)), keras.layers.Dense(outputs)])
+
+    return linear(8, 2), linear(2, 8), linear(2, 1)
