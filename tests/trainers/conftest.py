@@ -117,6 +117,7 @@ def tiny():
         gan_models=build_gan_models,
         aae_models=build_aae_models,
         flagged_aae_models=build_flagged_aae_models,
+        flagged_gan_models=build_flagged_gan_models,
         images=random_images,
         weights_of=weights_of,
         moved=moved,
@@ -215,9 +216,9 @@ def build_flagged_translation_models(conditional=False, regularization=0.0):
     return tuple(model for model, _ in built), tuple(seen for _, seen in built)
 
 
-def build_flagged_aae_models(data_dim=4, latent_dim=2, regularization=0.0):
-    """Linear encoder, decoder and latent discriminator with kernels of ones (an L2 penalty of `regularization`
-    on each when set) and their recorded `training` flags (see `flagged_model`)."""
+def _flagged_linear_models(sizes, regularization):
+    """Per `(inputs, outputs, name)`, a Dense model with a kernel of ones (an L2 penalty of `regularization` when
+    set): the models, and per model its recorded `training` flags (see `flagged_model`)."""
     import keras
 
     def linear(inputs, outputs, name):
@@ -226,9 +227,20 @@ def build_flagged_aae_models(data_dim=4, latent_dim=2, regularization=0.0):
                                     kernel_regularizer=_kernel_regularizer(regularization))
         return flagged_model(features, features, kernel, name)
 
-    built = [linear(data_dim, latent_dim, "encoder"), linear(latent_dim, data_dim, "decoder"),
-             linear(latent_dim, 1, "critic")]
+    built = [linear(*size) for size in sizes]
     return tuple(model for model, _ in built), tuple(seen for _, seen in built)
+
+
+def build_flagged_aae_models(data_dim=4, latent_dim=2, regularization=0.0):
+    """Linear encoder, decoder and latent discriminator that record their `training` flags."""
+    return _flagged_linear_models([(data_dim, latent_dim, "encoder"), (latent_dim, data_dim, "decoder"),
+                                   (latent_dim, 1, "critic")], regularization)
+
+
+def build_flagged_gan_models(latent_dim=2, data_dim=4, regularization=0.0):
+    """A linear generator and discriminator of vectors that record their `training` flags."""
+    return _flagged_linear_models([(latent_dim, data_dim, "generator"), (data_dim, 1, "discriminator")],
+                                  regularization)
 
 
 @pytest.fixture(scope="session")

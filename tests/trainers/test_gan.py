@@ -322,3 +322,49 @@ def test_spectral_norm_needs_a_kernel_and_diff_augment_needs_images(tiny):
     assert str(error.value) == (
         "Invalid value for argument `diff_augment`: DiffAugment transforms images, so the discriminator's first input "
         "must be (height, width, channels) with a known size. Received: input shape (2,)")
+
+
+# The penalty of WGAN-GP is computed in evaluation too; R1 only in training steps.
+@pytest.mark.parametrize("options, d_calls, d_evaluation_calls", [
+    ({}, 3, 3), ({"loss": "wasserstein_gp"}, 4, 4), ({"r1_gamma": 1.0}, 4, 3)])
+def test_a_training_step_runs_both_networks_in_training_mode_and_evaluation_and_sampling_do_not(
+        options, d_calls, d_evaluation_calls, tiny):
+    models, (g_flags, d_flags) = tiny.flagged_gan_models()
+    gan = compiled_gan(*models, **options)
+    real = np.random.default_rng(0).uniform(size=(4, 4)).astype("float32")
+    gan.train_step(real)
+    # G: the discriminator step's fakes, the generator step; D: real, fake (and the penalty's), the generator step.
+    assert (g_flags, d_flags) == ([True] * 2, [True] * d_calls)
+    g_flags.clear(), d_flags.clear()
+    gan.test_step(real)
+    assert (g_flags, d_flags) == ([False], [False] * d_evaluation_calls)
+    g_flags.clear()
+    gan.sample(2), gan(np.zeros((2, 2), "float32"))
+    assert g_flags == [False, False]
+
+
+def test_regularization_losses_join_each_networks_objective(tiny):
+    (plain, _), (regularized, _) = tiny.flagged_gan_models(), tiny.flagged_gan_models(regularization=0.5)
+    without, with_penalty = GAN(*plain), GAN(*regularized)
+    real, fake = np.ones((2, 4), "float32"), np.zeros((2, 4), "float32")
+    # Kernels of ones: 2x4 generator weights, 4 discriminator weights.
+    np.testing.assert_allclose(float(with_penalty.discriminator_loss(real, fake)[0])
+                               - float(without.discriminator_loss(real, fake)[0]), 0.5 * 4, rtol=1e-5)
+    z = np.ones((2, 2), "float32")
+    np.testing.assert_allclose(float(with_penalty.generator_loss(z)[0]) - float(without.generator_loss(z)[0]),
+                               0.5 * 8, rtol=1e-5)
+
+
+def test_compile_leaves_keras_own_optimizer_unset_and_passes_its_options_on(gan_models):
+    gan = GAN(*gan_models)
+    gan.compile(d_optimizer="adam", g_optimizer="sgd", run_eagerly=True)
+    assert gan.optimizer is None and gan.run_eagerly
+    assert (type(gan.d_optimizer), type(gan.g_optimizer)) == (keras.optimizers.Adam, keras.optimizers.SGD)
+
+
+def test_a_fresh_trainer_is_built_so_a_checkpoint_can_be_saved_and_loaded_before_any_step(tiny, tmp_path):
+    gan = compiled_gan(*tiny.gan_models())
+    gan.save_weights(tmp_path / "fresh.weights.h5")
+    other = compiled_gan(*tiny.gan_models(seed=1))
+    other.load_weights(tmp_path / "fresh.weights.h5")
+    np.testing.assert_allclose(other.sample(2, seed=3), gan.sample(2, seed=3), rtol=1e-6)
