@@ -205,3 +205,41 @@ def build_linear_models():
         return keras.Sequential([keras.Input((inputs,)), keras.layers.Dense(outputs)])
 
     return linear(8, 2), linear(2, 8), linear(2, 1)
+
+
+def test_each_phase_loss_is_its_term_and_nothing_more(tiny):
+    (encoder, decoder, critic), _ = tiny.flagged_aae_models()
+    aae = AAE(encoder, decoder, critic, reconstruction="mse")
+    data, codes, prior = toy_data(3, data_dim=4), np.ones((3, 2), "float32"), np.zeros((3, 2), "float32")
+    reconstruction = aae.reconstruction_loss_fn(data, decoder(encoder(data)))
+    np.testing.assert_allclose(float(aae.reconstruction_phase_loss(data)[0]), float(reconstruction), rtol=1e-6)
+    discriminator = aae.adversarial_loss.discriminator_loss(critic(prior), critic(codes))
+    np.testing.assert_allclose(float(aae.discriminator_phase_loss(prior, codes)[0]), float(discriminator), rtol=1e-6)
+    generator = aae.adversarial_loss.generator_loss(critic(encoder(data)))
+    np.testing.assert_allclose(float(aae.generator_phase_loss(data)[0]), float(generator), rtol=1e-6)
+
+
+def test_label_smoothing_reaches_the_adversarial_loss(tiny):
+    assert AAE(*tiny.aae_models(), label_smoothing=0.25).adversarial_loss.label_smoothing == 0.25
+
+
+def test_the_trainers_seed_makes_training_and_evaluation_reproducible(tiny):
+    data = toy_data(6, data_dim=8)
+    results = []
+    for seed in (3, 3, 4):
+        aae = AAE(*tiny.aae_models(), reconstruction="mse", seed=seed)  # the same initial weights each time
+        aae.compile(ae_optimizer="adam", d_optimizer="adam")
+        logs = aae.train_step(data)
+        results.append([float(logs[name]) for name in ("d_loss", "g_loss")]
+                       + [float(aae.test_step(data)[name]) for name in ("d_loss", "g_loss")])
+    assert results[0] == results[1] and results[0] != results[2]
+
+
+def test_each_phase_draws_one_prior_sample_per_image(tiny, monkeypatch):
+    aae = compiled_aae(*tiny.aae_models())
+    drawn = []
+    sample = aae.prior.sample
+    monkeypatch.setattr(aae.prior, "sample", lambda n, seed=None: drawn.append(int(n)) or sample(n, seed=seed))
+    data = toy_data(6, data_dim=8)  # 6 images of 8 values: the batch axis is the first
+    aae.train_step(data), aae.test_step(data)
+    assert drawn == [6, 6]
