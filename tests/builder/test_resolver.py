@@ -259,3 +259,72 @@ models:
 """)
     assert nodes[-1][0] == "out" and len(nodes) == 3001
     assert shapes.shape("out") == (None, 3)
+
+
+INIT = """kspec: 1
+models:
+  enc:
+    inputs: {x: [4]}
+    layers:
+      - {name: code, dense: {units: 2}}
+  net:
+    init_from: INIT
+    inputs: {x: [4]}
+    layers:
+      - {name: inner, model: enc, init_from: NODE}
+      - {name: head, dense: {units: 3}}
+"""
+
+
+def _init_from(write_spec, init, node="runs/enc"):
+    spec = builder.load_spec(write_spec(INIT.replace("INIT", init).replace("NODE", node)))
+    graph = spec.models["net"]
+    fields = ("run", "file", "model", "checkpoint", "strict", "exclude")
+    return ([getattr(graph.init_from, f) for f in fields], [getattr(graph.nodes[0].init_from, f) for f in fields],
+            graph.init_from)
+
+
+@pytest.mark.parametrize("init, fields", [
+    ("runs/ae", ["runs/ae", None, None, "best", True, ()]),
+    ("weights/enc.keras", [None, "weights/enc.keras", None, "best", True, ()]),
+    ("weights/enc.weights.h5", [None, "weights/enc.weights.h5", None, "best", True, ()]),
+    ("{run: runs/ae, model: enc, checkpoint: last, strict: false, exclude: [head, 'co*']}",
+     ["runs/ae", None, "enc", "last", False, ("head", "co*")]),
+    ("{file: enc.keras, exclude: []}", [None, "enc.keras", None, "best", True, ()]),
+])
+def test_init_from_takes_a_run_or_a_file_written_short_or_long(write_spec, init, fields):
+    model_fields, node_fields, init_from = _init_from(write_spec, init)
+    assert model_fields == fields
+    assert node_fields == ["runs/enc", None, None, "best", True, ()]
+    assert (init_from.path, init_from.mark.line) == ("models.net.init_from", 8)
+
+
+@pytest.mark.parametrize("init, expected", [
+    ("{run: a, file: b.keras}", "spec.yaml:8:16: models.net.init_from: `init_from` takes one of `run: RUN_DIR` and "
+                                "`file: PATH`. Received: `run` and `file`"),
+    ("{model: enc}", "spec.yaml:8:16: models.net.init_from: `init_from` takes one of `run: RUN_DIR` and `file: PATH`. "
+                     "Received: neither"),
+    ("{file: enc.pt}", "spec.yaml:8:23: models.net.init_from.file: expected a .keras or .weights.h5 file. Received: "
+                       "file='enc.pt'"),
+    ("{file: enc.keras, checkpoint: best}", "spec.yaml:8:46: models.net.init_from.checkpoint: `checkpoint` picks the "
+                                            "checkpoint of a run; with `file:` remove it"),
+])
+def test_bad_init_from_fails_with_one_line(write_spec, init, expected):
+    assert _error(write_spec, INIT.replace("INIT", init).replace("NODE", "runs/enc")) == expected
+
+
+def test_an_application_is_named_in_any_spelling_and_resolved_to_keras_name(write_spec):
+    text = """kspec: 1
+models:
+  net:
+    inputs: {x: [32, 32, 3]}
+    layers:
+      - {name: backbone, application: {name: mobilenet_v2, alpha: 0.35, include_top: false, pooling: avg}}
+"""
+    spec = builder.load_spec(write_spec(text))
+    node = spec.models["net"].nodes[0]
+    assert (node.layer.op, node.layer.args) == ("application", {"name": "MobileNetV2", "alpha": 0.35,
+                                                                "include_top": False, "pooling": "avg"})
+    assert _error(write_spec, text.replace("mobilenet_v2", "mobilenet_v9")) == (
+        "spec.yaml:6:46: models.net.layers[backbone].application.name: unknown application `mobilenet_v9` (did you "
+        "mean `MobileNet` or `MobileNetV2`?); `kspec layers --applications` lists them")
