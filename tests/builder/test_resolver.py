@@ -328,3 +328,98 @@ models:
     assert _error(write_spec, text.replace("mobilenet_v2", "mobilenet_v9")) == (
         "spec.yaml:6:46: models.net.layers[backbone].application.name: unknown application `mobilenet_v9` (did you "
         "mean `MobileNet` or `MobileNetV2`?); `kspec layers --applications` lists them")
+
+
+IN_BLOCK = """kspec: 1
+params: {flag: true, widths: [4, 8]}
+blocks:
+  stage:
+    params: {w: 4}
+    layers:
+      - {name: a, dense: {units: "${w}"}}
+      - BODY
+models:
+  other:
+    inputs: {x: [3]}
+    layers:
+      - {name: o, dense: {units: 3}}
+  net:
+    inputs: {x: [3]}
+    layers:
+      - {name: s0, stage: {w: 4}}
+"""
+CALLED = " (in block `stage` called as `s0` at models.net.layers[s0])"
+
+
+@pytest.mark.parametrize("body, expected", [
+    ('{if: "${widths}", layers: [{name: b, dense: {units: 2}}]}',
+     "8:14: blocks.stage.layers[1].if: expected true or false. Received: if=[4, 8]"),
+    ('{for: {f: "${widths}", g: [1]}, layers: [{name: "b${i}", dense: {units: 2}}]}',
+     "8:15: blocks.stage.layers[1].for: `for` zips lists of equal length. Received: `f` has 2, `g` has 1"),
+    ('{for: {f: "${widths}"}, as: f, layers: [{name: "b${f}", dense: {units: 2}}]}',
+     "8:37: blocks.stage.layers[1].as: `as: f` names the index, but `f` is also a variable of `for`; rename one"),
+    ('{for: {f: "${flag}"}, layers: [{name: "b${i}", dense: {units: 2}}]}',
+     "8:19: blocks.stage.layers[1].for.f: expected a list. Received: f=true"),
+    ('{repeat: "${flag}", layers: [{name: "b${i}", dense: {units: 2}}]}',
+     "8:18: blocks.stage.layers[1].repeat: expected a non-negative integer. Received: repeat=true"),
+    ("{name: a, dense: {units: 2}}", "8:9: blocks.stage.layers[a]: duplicate node name `s0.a` (first at line 7)"),
+    ("{name: m, model: otherr}", "8:26: blocks.stage.layers[m].model: unknown model 'otherr' (did you mean 'other'?)"),
+    ("{name: m, model: zzz}", "8:26: blocks.stage.layers[m].model: unknown model 'zzz'; models: other"),
+    ("{name: m, model: net}", "8:26: blocks.stage.layers[m].model: a model cannot contain itself"),
+    ("{name: b, dense: {units: 2}, from: aa}",
+     "8:44: blocks.stage.layers[b].from: unknown node 'aa' (did you mean 'a'?)"),
+    ('{name: b, dense: {units: "${shape(aa)[1]}"}}',
+     "8:34: blocks.stage.layers[b].dense.units: unknown node `aa` (did you mean `a`?); `shape()` and `channels()` "
+     "read nodes and inputs defined before this one"),
+    ('{name: b, dense: {units: "${w + }"}}',
+     "8:34: blocks.stage.layers[b].dense.units: invalid expression `w +`: invalid syntax"),
+    ('{name: "b/c", dense: {units: 2}}',
+     "8:16: blocks.stage.layers[b/c].name: expected a node name without `/`, `.`, spaces or control characters, "
+     "other than `previous`. Received: name='b/c'"),
+])
+def test_a_mistake_inside_a_block_names_the_call_that_expanded_it(write_spec, body, expected):
+    assert _error(write_spec, IN_BLOCK.replace("BODY", body)) == "spec.yaml:" + expected + CALLED
+
+
+def test_model_nodes_auto_names_and_references_into_skipped_nested_groups(write_spec):
+    text = """kspec: 1
+params: {flag: false}
+blocks:
+  stage:
+    layers:
+      - {name: a, dense: {units: 3}}
+models:
+  other:
+    inputs: {x: [3]}
+    layers:
+      - {name: o, dense: {units: 3}}
+  net:
+    inputs: {x: [3]}
+    layers:
+      - {name: stage, dense: {units: 3}}
+      - stage: {}
+      - {name: m, model: "${'oth' + 'er'}"}
+      - if: "${flag}"
+        layers:
+          - repeat: 2
+            layers:
+              - {name: deep, dense: {units: 3}}
+      - {name: out, dense: {units: 2}, from: m}
+"""
+    spec = builder.load_spec(write_spec(text))
+    described = [(n.name, n.layer.op, n.layer.args, n.layer.mark.line, n.layer.path, n.inputs)
+                 for n in spec.models["net"].nodes]
+    assert described == [  # the unnamed block call takes the next free name: `stage` is a node's
+        ("stage", "dense", {"units": 3}, 15, "models.net.layers[stage].dense", ["x"]),
+        ("stage_1.a", "dense", {"units": 3}, 6, "blocks.stage.layers[a].dense", ["stage"]),
+        ("m", "model", {"model": "other"}, 17, "models.net.layers[m].model", ["stage_1.a"]),
+        ("out", "dense", {"units": 2}, 23, "models.net.layers[out].dense", ["m"])]
+    assert _error(write_spec, text.replace("from: m}", "from: deep}")) == (
+        "spec.yaml:23:46: models.net.layers[out].from: unknown node 'deep': it is in an `if` group whose condition "
+        "is false (models.net.layers[3].if)")
+
+
+def test_a_node_named_like_an_earlier_block_call_is_a_duplicate(write_spec):
+    text = IN_BLOCK.replace("      - BODY\n", "").replace(
+        "      - {name: s0, stage: {w: 4}}\n", "      - {name: s0, stage: {w: 4}}\n      - {name: s0, dense: {units: 2}}\n")
+    assert _error(write_spec, text) == "spec.yaml:17:9: models.net.layers[s0]: duplicate node name `s0`"
