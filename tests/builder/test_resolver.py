@@ -423,3 +423,45 @@ def test_a_node_named_like_an_earlier_block_call_is_a_duplicate(write_spec):
     text = IN_BLOCK.replace("      - BODY\n", "").replace(
         "      - {name: s0, stage: {w: 4}}\n", "      - {name: s0, stage: {w: 4}}\n      - {name: s0, dense: {units: 2}}\n")
     assert _error(write_spec, text) == "spec.yaml:17:9: models.net.layers[s0]: duplicate node name `s0`"
+
+
+SHAPES = """kspec: 1
+blocks:
+  pair:
+    layers:
+      - {name: p, dense: {units: 5}}
+    output: p
+models:
+  other:
+    inputs: {x: [3]}
+    layers:
+      - {name: o, dense: {units: 3}}
+  net:
+    inputs: {x: [3], seq: [5, 2]}
+    layers:
+      - {name: m, model: other, from: x}
+      - {name: l, lstm: {units: 4, return_state: true}, from: seq}
+      - {name: r, reshape: {target_shape: [7]}, from: x}
+      - {name: after, dense: {units: 3}, from: r}
+      - {name: b, pair: {}, from: x}
+      - {name: c, dense: {units: "${shape(TARGET)[1]}"}, from: b}
+"""
+
+
+def test_shape_follows_a_block_call_to_its_output(write_spec):
+    text = SHAPES.replace("TARGET", "b").replace("from: b}", "from: b}\n      - {name: out, concatenate: {}, from: [c, m, "
+                                                                 "l, after]}")
+    valid = text.replace("return_state: true", "return_state: false").replace("target_shape: [7]", "target_shape: [3]")
+    spec = builder.load_spec(write_spec(valid))
+    assert [n.layer.args for n in spec.models["net"].nodes if n.name == "c"] == [{"units": 5}]
+
+
+@pytest.mark.parametrize("target, reason", [
+    ("m", "it is a model used as a layer"),
+    ("l", "it has several outputs"),
+    ("r", "cannot reshape (None, 3) (3 values) into (7) (7 values)"),
+    ("after", "an input of it has no static shape"),
+])
+def test_shape_of_a_node_it_cannot_know_says_why(write_spec, target, reason):
+    assert _error(write_spec, SHAPES.replace("TARGET", target)).splitlines()[0] == (
+        f"spec.yaml:20:34: models.net.layers[c].dense.units: the shape of `{target}` is not known statically: {reason}")
