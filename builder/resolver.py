@@ -589,6 +589,8 @@ class _ModelResolver:
         if "name" not in item:
             return None
         name = self.value(item["name"], scope, (*path, "name"), context)
+        if name is None:  # the expression failed (reported) or gave null: the node is named automatically
+            return None
         if (not isinstance(name, str) or not name or "/" in name or "." in name or name == PREVIOUS
                 or not name.isprintable() or any(c.isspace() for c in name)):
             self.fail(f"expected a node name without `/`, `.`, spaces or control characters, other than "

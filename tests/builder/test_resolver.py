@@ -373,6 +373,16 @@ CALLED = " (in block `stage` called as `s0` at models.net.layers[s0])"
      "read nodes and inputs defined before this one"),
     ('{name: b, dense: {units: "${w + }"}}',
      "8:34: blocks.stage.layers[b].dense.units: invalid expression `w +`: invalid syntax"),
+    ('{if: "${nope}", layers: [{name: b, dense: {units: 2}}]}',
+     "8:14: blocks.stage.layers[1].if: unknown name `nope` in expression; known: flag, w, widths"),
+    ('{for: {f: "${nope}"}, layers: [{name: "b${i}", dense: {units: 2}}]}',
+     "8:19: blocks.stage.layers[1].for.f: unknown name `nope` in expression; known: flag, w, widths"),
+    ('{name: m, model: "${nope}"}',
+     "8:26: blocks.stage.layers[m].model: unknown name `nope` in expression; known: flag, w, widths"),
+    ('{repeat: "${nope}", layers: [{name: "b${i}", dense: {units: 2}}]}',
+     "8:18: blocks.stage.layers[1].repeat: unknown name `nope` in expression; known: flag, w, widths"),
+    ('{name: "${nope}", dense: {units: 2}}',  # one problem: the name is not also called None
+     "8:16: blocks.stage.layers[1].name: unknown name `nope` in expression; known: flag, w, widths"),
     ('{name: "b/c", dense: {units: 2}}',
      "8:16: blocks.stage.layers[b/c].name: expected a node name without `/`, `.`, spaces or control characters, "
      "other than `previous`. Received: name='b/c'"),
@@ -425,7 +435,7 @@ def test_a_node_named_like_an_earlier_block_call_is_a_duplicate(write_spec):
     assert _error(write_spec, text) == "spec.yaml:17:9: models.net.layers[s0]: duplicate node name `s0`"
 
 
-SHAPES = """kspec: 1
+UNKNOWN_SHAPES = """kspec: 1
 blocks:
   pair:
     layers:
@@ -449,7 +459,7 @@ models:
 
 
 def test_shape_follows_a_block_call_to_its_output(write_spec):
-    text = SHAPES.replace("TARGET", "b").replace("from: b}", "from: b}\n      - {name: out, concatenate: {}, from: [c, m, "
+    text = UNKNOWN_SHAPES.replace("TARGET", "b").replace("from: b}", "from: b}\n      - {name: out, concatenate: {}, from: [c, m, "
                                                                  "l, after]}")
     valid = text.replace("return_state: true", "return_state: false").replace("target_shape: [7]", "target_shape: [3]")
     spec = builder.load_spec(write_spec(valid))
@@ -463,5 +473,5 @@ def test_shape_follows_a_block_call_to_its_output(write_spec):
     ("after", "an input of it has no static shape"),
 ])
 def test_shape_of_a_node_it_cannot_know_says_why(write_spec, target, reason):
-    assert _error(write_spec, SHAPES.replace("TARGET", target)).splitlines()[0] == (
+    assert _error(write_spec, UNKNOWN_SHAPES.replace("TARGET", target)).splitlines()[0] == (
         f"spec.yaml:20:34: models.net.layers[c].dense.units: the shape of `{target}` is not known statically: {reason}")
