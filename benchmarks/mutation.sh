@@ -5,6 +5,9 @@
 #     benchmarks/mutation.sh --list          the modules it knows and the tests it runs for each
 #     benchmarks/mutation.sh --rerun MODULE  after adding tests: re-tests only the mutants the last run left
 #                                            (and every mutant of a function changed since, when the fix is in MODULE)
+#     benchmarks/mutation.sh --sample N MODULE   tests a random sample of N of the module's mutants (seed
+#                                            KSPEC_MUTATION_SEED, default 0) and prints the score with a 95%
+#                                            interval: for a module whose whole campaign takes hours (the resolver)
 #
 # For each MODULE: stages a copy of the repository as an importable `kspec` package (mutmut derives module
 # names from file paths and kspec's root directory *is* the package, so the code is copied to STAGE/kspec/ and
@@ -89,9 +92,13 @@ if [ "${1:-}" = "--list" ]; then
   exit 0
 fi
 RERUN=""
+SAMPLE=""
 if [ "${1:-}" = "--rerun" ]; then
   RERUN=1
   shift
+elif [ "${1:-}" = "--sample" ]; then
+  SAMPLE="${2:?--sample takes a number of mutants}"
+  shift 2
 fi
 if [ "$#" -eq 0 ]; then
   echo "usage: benchmarks/mutation.sh MODULE... (a path like builder/expressions.py; --list for the known ones)" >&2
@@ -150,7 +157,7 @@ write_config() {  # write_config MODULE STAGE [FILE]: pytest's and mutmut's sett
 report() {  # report MODULE STAGE: score and the non-equivalent survivors
   local module="$1" stage="$2"
   (cd "$stage" && mutmut results --all true 2>/dev/null) \
-    | python3 "$REPO/benchmarks/mutation_report.py" "$module" "$EQUIVALENT" > "$stage/report.txt"
+    | python3 "$REPO/benchmarks/mutation_report.py" ${SAMPLE:+--sampled} "$module" "$EQUIVALENT" > "$stage/report.txt"
   head -n 1 "$stage/report.txt"
   tail -n +2 "$stage/report.txt" | while read -r status mutant; do
     echo "  $status: $mutant"
@@ -176,8 +183,10 @@ for module in "$@"; do
       read -r -a changed <<< "$(python3 "$REPO/benchmarks/mutation_report.py" --changed "$module" \
                                   "$stage/kspec/$module" "$REPO/$module")"
       echo "$module changed since it was staged; testing again every mutant of: ${changed[*]:-(no function)}" >&2
-      cp "$REPO/$module" "$stage/kspec/$module"
     fi
+    # The module and the code it uses as they are now (a fix elsewhere that the new tests rely on).
+    (cd "$REPO" && git ls-files -z --cached --others --exclude-standard | grep -zv '^tests/' | tar --null -T - -cf -) \
+      | tar -x -C "$stage/kspec"
     rm -rf "$stage/tests" "$stage/mutants/tests" "$stage/mutants/mutmut-stats.json"  # stats map tests to functions
     (cd "$REPO" && git ls-files -z --cached --others --exclude-standard tests | tar --null -T - -cf -) | tar -x -C "$stage"
     cp "$REPO/benchmarks/mutation_conftest.py" "$stage/conftest.py"
@@ -195,6 +204,22 @@ for module in "$@"; do
     stage_module "$module" "$stage" || continue
   fi
   start=$(date +%s)
+  if [ -n "$SAMPLE" ]; then
+    # mutmut generates every mutant (and records which tests reach which function) before it runs the ones
+    # named; a name that matches none makes it stop there (with an error), and `results` lists them, unchecked.
+    (cd "$stage" && nice -n 19 mutmut run "kspec.none-such__mutmut_0" > mutmut.log 2>&1) || true
+    read -r -a mutants <<< "$( (cd "$stage" && mutmut results --all true 2>/dev/null) | python3 -c '
+import random, sys
+names = sorted(line.split(": ")[0].strip() for line in sys.stdin if ": " in line)
+random.Random(int(sys.argv[2])).shuffle(names)
+print(" ".join(sorted(names[: int(sys.argv[1])])))' "$SAMPLE" "${KSPEC_MUTATION_SEED:-0}")"
+    if [ "${#mutants[@]}" -eq 0 ]; then
+      echo "$module: mutmut generated no mutants, see $stage/mutmut.log" >&2
+      tail -20 "$stage/mutmut.log" >&2
+      failed=1
+      continue
+    fi
+  fi
   if ! (cd "$stage" && nice -n 19 mutmut run "${mutants[@]}" > mutmut.log 2>&1); then
     # One module's failure (its tests fail unmutated, say) does not stop the modules after it.
     echo "$module: mutmut failed, see $stage/mutmut.log" >&2

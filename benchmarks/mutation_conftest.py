@@ -10,10 +10,15 @@
    run. A module- or session-scoped fixture calls it once, in the setup of the first test that uses it: the
    other tests that read the fixture's result would not be run against the mutant (a variance test that
    reads shared draws). Here every test is also credited with what the earlier tests of its file called.
+
+Keras (with TensorFlow) is imported here, once, in the process mutmut's workers fork from: a test that imports
+it inside its body (test_checks.py's constructor test, in the resolver's selection) would otherwise pay the
+import, about 5 s, for every mutant it runs against.
 """
 
 import inspect
 
+import keras  # noqa: F401  (see above)
 import pytest
 from mutmut.mutation import trampoline
 from mutmut.state import state
