@@ -157,7 +157,8 @@ write_config() {  # write_config MODULE STAGE [FILE]: pytest's and mutmut's sett
 report() {  # report MODULE STAGE: score and the non-equivalent survivors
   local module="$1" stage="$2"
   (cd "$stage" && mutmut results --all true 2>/dev/null) \
-    | python3 "$REPO/benchmarks/mutation_report.py" ${SAMPLE:+--sampled} "$module" "$EQUIVALENT" > "$stage/report.txt"
+    | python3 "$REPO/benchmarks/mutation_report.py" $([ -e "$stage/sampled" ] && echo --sampled) "$module" \
+      "$EQUIVALENT" > "$stage/report.txt"
   head -n 1 "$stage/report.txt"
   tail -n +2 "$stage/report.txt" | while read -r status mutant; do
     echo "  $status: $mutant"
@@ -208,6 +209,7 @@ for module in "$@"; do
     # mutmut generates every mutant (and records which tests reach which function) before it runs the ones
     # named; a name that matches none makes it stop there (with an error), and `results` lists them, unchecked.
     (cd "$stage" && nice -n 19 mutmut run "kspec.none-such__mutmut_0" > mutmut.log 2>&1) || true
+    touch "$stage/sampled"  # its reports (and those of --rerun) count only the mutants run
     read -r -a mutants <<< "$( (cd "$stage" && mutmut results --all true 2>/dev/null) | python3 -c '
 import random, sys
 names = sorted(line.split(": ")[0].strip() for line in sys.stdin if ": " in line)
