@@ -235,11 +235,16 @@ def test_the_trainers_seed_makes_training_and_evaluation_reproducible(tiny):
     assert results[0] == results[1] and results[0] != results[2]
 
 
-def test_each_phase_draws_one_prior_sample_per_image(tiny, monkeypatch):
+def test_each_phase_draws_one_prior_sample_per_image_from_the_trainers_seed_generator(tiny, monkeypatch):
     aae = compiled_aae(*tiny.aae_models())
     drawn = []
     sample = aae.prior.sample
-    monkeypatch.setattr(aae.prior, "sample", lambda n, seed=None: drawn.append(int(n)) or sample(n, seed=seed))
+
+    def spy(n, seed=None):
+        drawn.append((int(n), seed is aae.seed_generator))
+        return sample(n, seed=seed)
+
+    monkeypatch.setattr(aae.prior, "sample", spy)
     data = toy_data(6, data_dim=8)  # 6 images of 8 values: the batch axis is the first
     aae.train_step(data), aae.test_step(data)
-    assert drawn == [6, 6]
+    assert drawn == [(6, True), (6, True)]
