@@ -533,6 +533,10 @@ class _ModelResolver:
             )
             return None
         qualified = prefix + (name or self.auto_block_name(prefix, block_name))
+        if qualified in self.aliases or qualified in self.explicit:
+            # Before expanding: the block's own nodes would all be duplicates too, each reported.
+            self.fail(f"duplicate name `{qualified}`", path, context)
+            return None
         inner_context = f"in block `{block_name}` called as `{qualified}` at {format_path(self.document, path)}"
         self.block_stack.append(block_name)
         last = self.expand(block["layers"], (*block_path, "layers"), {**scope, **args}, qualified + self.separator,
@@ -545,8 +549,6 @@ class _ModelResolver:
                 return None
             last = _Ref(qualified + self.separator + str(output), str(output), qualified + self.separator,
                         mark_at(self.document, (*block_path, "output")), (*block_path, "output"))
-        if qualified in self.aliases or qualified in self.explicit:
-            self.fail(f"duplicate name `{qualified}`", path, context)
         self.aliases[qualified] = last
         return _Ref(qualified, qualified, "", mark_at(self.document, path), path)
 

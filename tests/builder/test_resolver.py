@@ -475,3 +475,50 @@ def test_shape_follows_a_block_call_to_its_output(write_spec):
 def test_shape_of_a_node_it_cannot_know_says_why(write_spec, target, reason):
     assert _error(write_spec, UNKNOWN_SHAPES.replace("TARGET", target)).splitlines()[0] == (
         f"spec.yaml:20:34: models.net.layers[c].dense.units: the shape of `{target}` is not known statically: {reason}")
+
+
+BLOCK_CALLS = """kspec: 1
+blocks:
+  two:
+    inputs: [a, b]
+    layers:
+      - {name: s, add: {}, from: [a, b]}
+  pair:
+    layers:
+      - {name: p, dense: {units: 3}}
+    output: p
+  outer:
+    layers:
+      - {name: i, pair: {}}
+      - {name: j, model: other, init_from: runs/a}
+models:
+  other:
+    inputs: {x: [3]}
+    layers:
+      - {name: o, dense: {units: 3}}
+  net:
+    inputs: {x: [3]}
+    layers:
+      - {name: t, two: {}, from: [x, x]}
+      - {name: q, outer: {}}
+"""
+IN_OUTER = " (in block `outer` called as `q` at models.net.layers[q])"
+
+
+@pytest.mark.parametrize("replace, expected", [
+    (("from: [x, x]", "from: [x]"),
+     "spec.yaml:23:34: models.net.layers[t].from: block `two` takes 2 input(s) (a, b). Received: 1 in `from`"),
+    (("output: p", "output: zz"), "spec.yaml:10:13: blocks.pair.output: unknown node 'zz'" + IN_OUTER),
+    (("output: p", 'output: "${1 + 1}"'), "spec.yaml:10:13: blocks.pair.output: expected a string. Received: "
+                                          "output=2 (in block `pair` called as `q.i` at blocks.outer.layers[i])"),
+    (("init_from: runs/a", 'init_from: "${1 + 2}"'),
+     "spec.yaml:14:44: blocks.outer.layers[j].init_from: expected a run directory or weights file, or {run: RUN_DIR, "
+     "model: NAME} / {file: PATH} with optional checkpoint, strict, exclude. Received: init_from=3" + IN_OUTER),
+    (("init_from: runs/a", "init_from: {run: a, file: b.keras}"),
+     "spec.yaml:14:44: blocks.outer.layers[j].init_from: `init_from` takes one of `run: RUN_DIR` and `file: PATH`. "
+     "Received: `run` and `file`" + IN_OUTER),
+    (("{name: j, model: other, init_from: runs/a}", "{name: i, pair: {}}"),  # one line, not one per inner node
+     "spec.yaml:14:9: blocks.outer.layers[i]: duplicate name `q.i`" + IN_OUTER),
+])
+def test_bad_block_calls_fail_with_one_line(write_spec, replace, expected):
+    assert _error(write_spec, BLOCK_CALLS.replace(*replace)) == expected
