@@ -383,6 +383,10 @@ CALLED = " (in block `stage` called as `s0` at models.net.layers[s0])"
      "8:18: blocks.stage.layers[1].repeat: unknown name `nope` in expression; known: flag, w, widths"),
     ('{name: "${nope}", dense: {units: 2}}',  # one problem: the name is not also called None
      "8:16: blocks.stage.layers[1].name: unknown name `nope` in expression; known: flag, w, widths"),
+    ("{repeat: 2}", "8:9: blocks.stage.layers[1]: a repeated group needs `layers: [...]`"),
+    ('{repeat: 2, init_from: runs/a, layers: [{name: "b${i}", dense: {units: 2}}]}',
+     "8:9: blocks.stage.layers[1]: a repeated group takes only `repeat`, `as`, `from`, `trainable` and `layers`. "
+     "Received also: `init_from`"),
     ('{name: "b/c", dense: {units: 2}}',
      "8:16: blocks.stage.layers[b/c].name: expected a node name without `/`, `.`, spaces or control characters, "
      "other than `previous`. Received: name='b/c'"),
@@ -522,3 +526,18 @@ IN_OUTER = " (in block `outer` called as `q` at models.net.layers[q])"
 ])
 def test_bad_block_calls_fail_with_one_line(write_spec, replace, expected):
     assert _error(write_spec, BLOCK_CALLS.replace(*replace)) == expected
+
+
+def test_block_arguments_unknown_or_failing_are_one_line(write_spec):
+    valid = IN_BLOCK.replace("BODY", "{name: b, dense: {units: 2}}")
+    assert _error(write_spec, valid.replace("stage: {w: 4}", "stage: {zzz: 4}")) == (
+        "spec.yaml:17:33: models.net.layers[s0].stage.zzz: block `stage` has no argument `zzz`; it takes: w")
+    failing_default = valid.replace('params: {w: 4}', 'params: {w: "${nope}"}').replace("stage: {w: 4}", "stage: {}")
+    assert _error(write_spec, failing_default) == (
+        "spec.yaml:5:17: blocks.stage.params.w: unknown name `nope` in expression; known: flag, widths")
+
+
+def test_a_group_can_take_the_previous_node_explicitly(write_spec):
+    text = IN_BLOCK.replace("BODY", '{if: "${flag}", from: previous, layers: [{name: b, dense: {units: 2}}]}')
+    nodes, _ = _graph(write_spec, text)
+    assert nodes[-1] == ("s0.b", "dense", ["s0.a"])
