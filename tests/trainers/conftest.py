@@ -97,6 +97,19 @@ def moved(before, model):
     return any(not np.array_equal(b, w.numpy()) for b, w in zip(before, model.trainable_weights))
 
 
+def record_prior_draws(monkeypatch, trainer):
+    """Records `(n, drawn from trainer.seed_generator)` for each draw of `trainer.prior` from now on."""
+    drawn = []
+    sample = trainer.prior.sample
+
+    def spy(n, seed=None):
+        drawn.append((int(n), seed is trainer.seed_generator))
+        return sample(n, seed=seed)
+
+    monkeypatch.setattr(trainer.prior, "sample", spy)
+    return drawn
+
+
 @pytest.fixture
 def vae_models():
     return build_vae_models()
@@ -119,6 +132,7 @@ def tiny():
         flagged_aae_models=build_flagged_aae_models,
         flagged_gan_models=build_flagged_gan_models,
         images=random_images,
+        prior_draws=record_prior_draws,
         weights_of=weights_of,
         moved=moved,
     )

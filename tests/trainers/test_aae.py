@@ -237,14 +237,7 @@ def test_the_trainers_seed_makes_training_and_evaluation_reproducible(tiny):
 
 def test_each_phase_draws_one_prior_sample_per_image_from_the_trainers_seed_generator(tiny, monkeypatch):
     aae = compiled_aae(*tiny.aae_models())
-    drawn = []
-    sample = aae.prior.sample
-
-    def spy(n, seed=None):
-        drawn.append((int(n), seed is aae.seed_generator))
-        return sample(n, seed=seed)
-
-    monkeypatch.setattr(aae.prior, "sample", spy)
+    drawn = tiny.prior_draws(monkeypatch, aae)
     data = toy_data(6, data_dim=8)  # 6 images of 8 values: the batch axis is the first
     aae.train_step(data), aae.test_step(data)
     assert drawn == [(6, True), (6, True)]

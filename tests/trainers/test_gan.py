@@ -372,14 +372,7 @@ def test_a_fresh_trainer_is_built_so_a_checkpoint_can_be_saved_and_loaded_before
 
 def test_every_latent_draw_of_a_step_is_one_per_image_from_the_trainers_seed_generator(tiny, monkeypatch):
     gan = compiled_gan(*tiny.flagged_gan_models()[0])
-    drawn = []
-    sample = gan.prior.sample
-
-    def spy(n, seed=None):
-        drawn.append((int(n), seed is gan.seed_generator))
-        return sample(n, seed=seed)
-
-    monkeypatch.setattr(gan.prior, "sample", spy)
+    drawn = tiny.prior_draws(monkeypatch, gan)
     real = np.random.default_rng(0).uniform(size=(6, 4)).astype("float32")  # 6 points of 4 values
     gan.train_step(real), gan.test_step(real)
     assert drawn == [(6, True)] * 3  # the discriminator's fakes, the generator step, evaluation
