@@ -541,3 +541,48 @@ def test_a_group_can_take_the_previous_node_explicitly(write_spec):
     text = IN_BLOCK.replace("BODY", '{if: "${flag}", from: previous, layers: [{name: b, dense: {units: 2}}]}')
     nodes, _ = _graph(write_spec, text)
     assert nodes[-1] == ("s0.b", "dense", ["s0.a"])
+
+
+DEFAULTS = """kspec: 1
+params: {width: 6}
+defaults:
+  TOP
+models:
+  net:
+    defaults:
+      OWN
+    inputs: {x: [4]}
+    layers:
+      - {name: d, dense: {}}
+"""
+
+
+def _with_defaults(top, own="dense: {activation: relu}"):
+    return DEFAULTS.replace("TOP", top).replace("OWN", own)
+
+
+def test_defaults_take_expressions_and_merge_with_the_models_own(write_spec):
+    spec = builder.load_spec(write_spec(_with_defaults('dense: {units: "${width}"}')))
+    assert spec.models["net"].nodes[0].layer.args == {"units": 6, "activation": "relu"}
+
+
+@pytest.mark.parametrize("top, own, expected", [
+    ("zzzq: {units: 3}", "dense: {units: 2}",
+     "spec.yaml:4:3: defaults.zzzq: unknown layer `zzzq` in `defaults`; defaults are for layers of the catalog"),
+    ("dense: {units: 3}", "zzzq: {units: 2}",
+     "spec.yaml:8:7: models.net.defaults.zzzq: unknown layer `zzzq` in `defaults`; defaults are for layers of the "
+     "catalog"),
+    ("dense: {units: 3}\n  Dense: {units: 4}", "dense: {units: 2}",
+     "spec.yaml:5:3: defaults.Dense: `defaults` name `dense` twice (as `dense` and `Dense`); merge them"),
+    ('dense: {units: "${nope}"}', "dense: {units: 2}",
+     "spec.yaml:4:18: defaults.dense.units: unknown name `nope` in expression; known: width"),
+])
+def test_bad_defaults_fail_with_one_line(write_spec, top, own, expected):
+    assert _error(write_spec, _with_defaults(top, own)) == expected
+
+
+def test_a_failing_expression_in_a_list_names_its_item(write_spec):
+    text = _with_defaults("dense: {units: 3}").replace(
+        "{name: d, dense: {}}", '{name: r, reshape: {target_shape: [4, "${nope}"]}}')
+    assert _error(write_spec, text) == (
+        "spec.yaml:11:47: models.net.layers[r].reshape.target_shape[1]: unknown name `nope` in expression; known: width")
