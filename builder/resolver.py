@@ -356,7 +356,7 @@ class _ModelResolver:
             if not isinstance(op, str):
                 self.fail(f"expected a layer or block name. Received: {op!r}", item_path, context)
                 continue
-            name = self.node_name(item, item_path, scope, prefix, context)
+            name = self.node_name(item, item_path, scope, context)
             refs = self.node_refs(item, item_path, scope, prefix, block_inputs, previous, context)
             if refs is None:
                 self.broken.add(prefix + name if name else None)
@@ -587,7 +587,7 @@ class _ModelResolver:
         return candidate
 
     # -- nodes ---------------------------------------------------------------------------------------
-    def node_name(self, item, path, scope, prefix, context):
+    def node_name(self, item, path, scope, context):
         if "name" not in item:
             return None
         name = self.value(item["name"], scope, (*path, "name"), context)

@@ -586,3 +586,21 @@ def test_a_failing_expression_in_a_list_names_its_item(write_spec):
         "{name: d, dense: {}}", '{name: r, reshape: {target_shape: [4, "${nope}"]}}')
     assert _error(write_spec, text) == (
         "spec.yaml:11:47: models.net.layers[r].reshape.target_shape[1]: unknown name `nope` in expression; known: width")
+
+
+def test_an_input_written_as_a_mapping_is_float32_unless_it_says_and_its_shape_is_checked_there(write_spec):
+    text = """kspec: 1
+params: {n: 3}
+models:
+  net:
+    inputs: {x: {shape: ["${n}"]}, ids: {shape: [2], dtype: int32}}
+    layers:
+      - {name: d, dense: {units: 2}, from: x}
+      - {name: e, embedding: {input_dim: 5, output_dim: 2}, from: ids}
+    outputs: [d, e]
+"""
+    spec = builder.load_spec(write_spec(text))
+    assert [(i.name, i.shape, i.dtype) for i in spec.models["net"].inputs] == [("x", (3,), "float32"),
+                                                                                ("ids", (2,), "int32")]
+    assert _error(write_spec, text.replace("n: 3", "n: 0")) == (
+        "spec.yaml:5:26: models.net.inputs.x.shape[0]: expected a positive integer or null (any size). Received: 0")
