@@ -297,6 +297,18 @@ def test_init_from_takes_a_run_or_a_file_written_short_or_long(write_spec, init,
     assert model_fields == fields
     assert node_fields == ["runs/enc", None, None, "best", True, ()]
     assert (init_from.path, init_from.mark.line) == ("models.net.init_from", 8)
+    node = builder.load_spec(write_spec(INIT.replace("INIT", init).replace("NODE", "runs/enc"))).models["net"].nodes[0]
+    assert (node.init_from.path, node.init_from.mark.line) == ("models.net.layers[inner].init_from", 11)
+
+
+def test_init_from_on_a_layer_node_is_refused_where_it_is_written(write_spec):
+    text = INIT.replace("INIT", "runs/a").replace("NODE", "runs/enc").replace(
+        "{name: head, dense: {units: 3}}", "{name: head, dense: {units: 3}, init_from: runs/b, trainable: false}")
+    assert _error(write_spec, text) == (
+        "spec.yaml:12:52: models.net.layers[head].init_from: `init_from` loads weights into a `{model: ...}` node "
+        "or a whole model (`models.NAME.init_from`); this node is a layer")
+    frozen = builder.load_spec(write_spec(text.replace(" init_from: runs/b,", ""))).models["net"].nodes[1]
+    assert (frozen.name, frozen.trainable) == ("head", False)
 
 
 @pytest.mark.parametrize("init, expected", [
