@@ -192,6 +192,14 @@ for module in "$@"; do
     (cd "$REPO" && git ls-files -z --cached --others --exclude-standard tests | tar --null -T - -cf -) | tar -x -C "$stage"
     cp "$REPO/benchmarks/mutation_conftest.py" "$stage/conftest.py"
     read -r -a mutants <<< "$(awk '{printf "%s ", $2}' <(tail -n +2 "$stage/report.txt"))"
+    if [ -e "$stage/sampled" ] && [ "${#changed[@]}" -gt 0 ]; then
+      # A changed function's mutants are renumbered: which of them the sample held is lost. Its survivors are
+      # left as they were (not killed), and the new mutants are not drawn into the sample.
+      echo "$module: a sampled stage; the survivors in the changed functions are not re-tested" >&2
+      pattern="$(printf '%s\n' "${changed[@]}" | sed 's/\*$//' | paste -sd'|')"
+      read -r -a mutants <<< "$(printf '%s\n' "${mutants[@]}" | grep -Ev "^(${pattern})" | tr '\n' ' ')"
+      changed=()
+    fi
     mutants+=("${changed[@]}")
     [ "${#mutants[@]}" -gt 0 ] || { echo "$module: nothing left to kill"; continue; }
     write_config "$module" "$stage" "$stage/pyproject.new"
