@@ -119,6 +119,7 @@ stage_module() {  # stage_module MODULE DIRECTORY: the repository as STAGE/kspec
   ln -s kspec/specs "$stage/specs"  # tests find the shipped specs next to tests/
   cp "$REPO/benchmarks/mutation_conftest.py" "$stage/conftest.py"  # two corrections to mutmut, see that file
   write_config "$module" "$stage"
+  cp "$stage/kspec/$module" "$stage/tested.py"  # the module as its mutants' verdicts were last reached
 }
 
 write_config() {  # write_config MODULE STAGE [FILE]: pytest's and mutmut's settings, with the module's tests that exist
@@ -178,11 +179,13 @@ for module in "$@"; do
   if [ -n "$RERUN" ]; then
     # After adding tests: the same mutants, only those not killed yet, against the working tree's tests now.
     changed=()
-    if ! cmp -s "$REPO/$module" "$stage/kspec/$module"; then
+    # Compared with the version last tested, not the stage's copy: a rerun that failed has updated that.
+    [ -e "$stage/tested.py" ] || cp "$stage/kspec/$module" "$stage/tested.py"
+    if ! cmp -s "$REPO/$module" "$stage/tested.py"; then
       # A fix to the module itself: its changed functions' mutants are tested again, from scratch (mutmut keeps
       # the verdicts of functions whose source is unchanged).
       read -r -a changed <<< "$(python3 "$REPO/benchmarks/mutation_report.py" --changed "$module" \
-                                  "$stage/kspec/$module" "$REPO/$module")"
+                                  "$stage/tested.py" "$REPO/$module")"
       echo "$module changed since it was staged; testing again every mutant of: ${changed[*]:-(no function)}" >&2
     fi
     # The module and the code it uses as they are now (a fix elsewhere that the new tests rely on).
@@ -237,6 +240,7 @@ print(" ".join(sorted(names[: int(sys.argv[1])])))' "$SAMPLE" "${KSPEC_MUTATION_
     failed=1
     continue
   fi
+  cp "$stage/kspec/$module" "$stage/tested.py"
   echo "== $module ${REV:+at $REV }($(( $(date +%s) - start )) s; load average $(cut -d' ' -f1-3 /proc/loadavg))"
   echo "   tests: $(sed -n 's/^pytest_add_cli_args_test_selection = \[\(.*\), \]$/\1/p' "$stage/pyproject.toml" | tr -d '"')"
   report "$module" "$stage"
