@@ -279,7 +279,8 @@ class GAN(keras.Model):
         if labels is None:
             return self.discriminator(images, training=training)
         labels = _as_model_labels(labels, self.discriminator, self.num_classes)
-        return self.discriminator([images, labels], training=training)
+        # Keras refuses a list mixing arrays and tensors: real images may come as numpy arrays.
+        return self.discriminator([ops.convert_to_tensor(images), labels], training=training)
 
     def _update_ema_generator(self):
         decay = self.ema_decay

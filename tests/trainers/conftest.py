@@ -251,10 +251,22 @@ def build_flagged_aae_models(data_dim=4, latent_dim=2, regularization=0.0):
                                    (latent_dim, 1, "critic")], regularization)
 
 
-def build_flagged_gan_models(latent_dim=2, data_dim=4, regularization=0.0):
-    """A linear generator and discriminator of vectors that record their `training` flags."""
-    return _flagged_linear_models([(latent_dim, data_dim, "generator"), (data_dim, 1, "discriminator")],
-                                  regularization)
+def build_flagged_gan_models(latent_dim=2, data_dim=4, regularization=0.0, num_classes=None):
+    """A linear generator and discriminator of vectors that record their `training` flags; with `num_classes`,
+    each also takes a one-hot label `(num_classes,)`, joined to its first input."""
+    sizes = [(latent_dim, data_dim, "generator"), (data_dim, 1, "discriminator")]
+    if num_classes is None:
+        return _flagged_linear_models(sizes, regularization)
+    import keras
+
+    def conditional(inputs, outputs, name):
+        features, label = keras.Input((inputs,)), keras.Input((num_classes,))
+        kernel = keras.layers.Dense(outputs, kernel_initializer="ones",
+                                    kernel_regularizer=_kernel_regularizer(regularization))
+        return flagged_model([features, label], keras.layers.Concatenate()([features, label]), kernel, name)
+
+    built = [conditional(*size) for size in sizes]
+    return tuple(model for model, _ in built), tuple(seen for _, seen in built)
 
 
 @pytest.fixture(scope="session")

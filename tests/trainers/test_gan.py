@@ -6,7 +6,7 @@ from support import assert_model_roundtrip
 
 from kspec.registry import TRAINERS
 from kspec.trainers import gradients
-from kspec.trainers.gan import GAN
+from kspec.trainers.gan import GAN, _as_model_labels
 
 
 def compiled_gan(generator, discriminator, **kwargs):
@@ -109,8 +109,10 @@ def test_conditional_gan_trains_on_labels_and_samples_per_class(tiny):
 
 def test_conditional_gan_without_labels_is_refused(tiny):
     gan = compiled_gan(*tiny.gan_models(num_classes=3), num_classes=3)
-    with pytest.raises(ValueError, match="expects batches `\\(images, labels\\)`"):
+    with pytest.raises(ValueError) as error:
         gan.fit(tiny.images(8, low=-1.0), batch_size=4, epochs=1, verbose=0)
+    assert str(error.value) == (
+        "A conditional GAN (`num_classes` set) expects batches `(images, labels)`. Received: images only")
 
 
 def test_unconditional_gan_refuses_a_labelled_generator(tiny):
@@ -379,3 +381,107 @@ def test_every_latent_draw_of_a_step_is_one_per_image_from_the_trainers_seed_gen
     drawn.clear()
     gan.sample(2)
     assert drawn == [(2, False)]  # sampling draws from the trainer's integer seed instead
+
+
+def label_input(shape):
+    """Stands in for a conditional model: `_as_model_labels` reads only the shape of its second input."""
+    import types
+
+    return types.SimpleNamespace(inputs=[keras.Input((2,)), keras.Input(shape)])
+
+
+@pytest.mark.parametrize("shape, num_classes, labels, expected", [
+    ((3,), 3, [0, 2, 1], np.eye(3)[[0, 2, 1]]),  # integers to one-hot (as many labels as classes)
+    ((3,), 3, np.eye(3)[[2, 0]], np.eye(3)[[2, 0]]),  # already one-hot: kept
+    ((1,), 3, [2, 0], [[2], [0]]),  # integers to a column
+    ((1,), 3, [[2], [0]], [[2], [0]]),  # already a column: kept
+    ((1,), 1, [0, 0], [[0], [0]]),  # one class: a column of integers, not one-hot
+    ((), 3, [2, 0], [2, 0]),  # a model taking a vector of integers
+])
+def test_labels_take_the_form_of_the_models_label_input(shape, num_classes, labels, expected):
+    converted = keras.ops.convert_to_numpy(_as_model_labels(np.asarray(labels), label_input(shape), num_classes))
+    np.testing.assert_array_equal(converted, np.asarray(expected))
+
+
+def test_a_conditional_gan_gives_one_hot_labels_to_both_networks_and_keeps_each_phases_mode(tiny):
+    (generator, discriminator), (g_flags, d_flags) = tiny.flagged_gan_models(num_classes=3)
+    gan = compiled_gan(generator, discriminator, num_classes=3)
+    real = np.random.default_rng(0).uniform(size=(6, 4)).astype("float32")
+    labels = np.array([0, 1, 2, 2, 1, 0])
+    gan.train_step((real, labels))
+    assert (g_flags, d_flags) == ([True] * 2, [True] * 3)
+    g_flags.clear(), d_flags.clear()
+    logs = gan.test_step((real, labels))
+    assert (g_flags, d_flags) == ([False], [False] * 3)
+    assert np.isfinite([float(logs["d_loss"]), float(logs["g_loss"])]).all()
+    # Sampling: the generator sees the draw and the labels one-hot (its kernel is ones: z sum + 1 per value).
+    z = keras.ops.convert_to_numpy(gan.prior.sample(3, seed=4))
+    expected = generator([z, np.eye(3, dtype="float32")[[2, 0, 1]]])
+    np.testing.assert_allclose(gan.sample(3, seed=4, labels=[2, 0, 1]), expected, rtol=1e-6)
+
+
+def test_unknown_image_height_is_refused_for_diff_augment(tiny):
+    images = keras.Input((None, 8, 1))
+    critic = keras.Model(images, keras.layers.Dense(1)(keras.layers.GlobalAveragePooling2D()(images)))
+    flat_generator = keras.Sequential([keras.Input((2,)), keras.layers.Dense(8)])
+    with pytest.raises(ValueError) as error:
+        GAN(flat_generator, critic, diff_augment=["cutout"])
+    assert str(error.value).endswith("with a known size. Received: input shape (None, 8, 1)")
+
+
+def test_spectral_norm_refusal_lists_the_kinds_of_layers_with_weights(tiny):
+    generator = keras.Sequential([keras.Input((2,)), keras.layers.Dense(4)])
+    normalized_only = keras.Sequential(
+        [keras.Input((4,)), keras.layers.LayerNormalization(), keras.layers.BatchNormalization()])
+    with pytest.raises(ValueError, match=r"\(layers with weights: BatchNormalization, LayerNormalization\)\. "):
+        GAN(generator, normalized_only, spectral_norm=True)
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"n_critic": 0}, "Invalid value for argument `n_critic`: expected an integer >= 1. Received: n_critic=0"),
+    ({"ema_decay": 0.0}, "Invalid value for argument `ema_decay`: expected a number in (0, 1) or None. "
+     "Received: ema_decay=0.0"),
+    ({"ema_decay": 1.0}, "Invalid value for argument `ema_decay`: expected a number in (0, 1) or None. "
+     "Received: ema_decay=1.0"),
+    ({"num_classes": 3}, "Invalid value for argument `generator`: a conditional GAN needs 2 inputs [x, label]. "
+     "Received: a model with 1 input(s)"),
+])
+def test_bad_options_are_refused_in_one_line(gan_models, options, message):
+    with pytest.raises(ValueError) as error:
+        GAN(*gan_models, **options)
+    assert str(error.value) == message
+
+
+def test_defaults_follow_the_papers(gan_models):
+    gan = GAN(*gan_models)
+    assert (gan.n_critic, gan.gradient_penalty_weight, gan.r1_gamma, gan.ema_generator) == (1, 10.0, 0.0, None)
+    assert type(gan.adversarial_loss).__name__ == type(GAN(*gan_models, loss="non_saturating").adversarial_loss).__name__
+
+
+def trained_weights(tiny, seed):
+    """Discriminator and generator weights after one epoch where every draw is random: latents, DiffAugment's
+    translation, cutout and colour, and the interpolation weights of the gradient penalty."""
+    gan = GAN(*tiny.gan_models(), loss="wasserstein_gp", diff_augment=["translation", "cutout", "color"], seed=seed)
+    gan.compile(d_optimizer=keras.optimizers.Adam(1e-2), g_optimizer=keras.optimizers.Adam(1e-2))
+    gan.fit(tiny.images(8, low=-1.0), batch_size=4, epochs=1, verbose=0, shuffle=False)
+    return tiny.weights_of(gan.discriminator) + tiny.weights_of(gan.generator)
+
+
+def test_the_seed_makes_every_draw_of_training_and_sampling_repeatable(tiny):
+    first, again, other = trained_weights(tiny, 5), trained_weights(tiny, 5), trained_weights(tiny, 6)
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a, b)
+    assert any(not np.allclose(a, b) for a, b in zip(first, other))
+    gan = GAN(*tiny.gan_models(), seed=7)
+    np.testing.assert_array_equal(gan.sample(3), gan.sample(3, seed=7))
+
+
+def test_interpolate_decodes_the_line_with_the_sampling_generator(gan_models):
+    gan = GAN(*gan_models, ema_decay=0.5, seed=0)
+    for average in gan.ema_generator.weights:  # an average away from the trained generator
+        average.assign(average * 0.5)
+    z0, z1 = np.zeros(4, "float32"), np.linspace(-1.0, 1.0, 4, dtype="float32")
+    images = keras.ops.convert_to_numpy(gan.interpolate(z0, z1))
+    assert images.shape == (8, 8, 8, 1)
+    np.testing.assert_allclose(images[[0, -1]], gan.ema_generator(np.stack([z0, z1])), rtol=1e-5, atol=1e-6)
+    assert keras.ops.convert_to_numpy(gan.interpolate(z0, z1, steps=3)).shape[0] == 3
