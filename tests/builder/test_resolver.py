@@ -616,3 +616,158 @@ models:
                                                                                 ("ids", (2,), "int32")]
     assert _error(write_spec, text.replace("n: 3", "n: 0")) == (
         "spec.yaml:5:26: models.net.inputs.x.shape[0]: expected a positive integer or null (any size). Received: 0")
+
+
+def _resolved(write_spec, text):
+    """The resolved spec, without importing the spec's `imports:` (resolution only checks they are listed)."""
+    return builder.resolve(builder.load_document(write_spec(text)), "spec.yaml")
+
+
+def _resolve_error(write_spec, text):
+    with pytest.raises(builder.SpecError) as error:
+        _resolved(write_spec, text)
+    return str(error.value).replace(write_spec(text), "spec.yaml")
+
+
+NESTED = """kspec: 1
+models:
+  net:
+    inputs: {x: [5, 3]}
+    layers:
+      - name: rnn
+        bidirectional:
+          layer: {lstm: {units: "${2 * 2}"}}
+          merge_mode: sum
+"""
+
+
+def test_a_layer_argument_resolves_to_its_own_layer_call_with_its_arguments(write_spec):
+    rnn = _resolved(write_spec, NESTED).models["net"].nodes[0].layer
+    inner = rnn.args["layer"]
+    assert (rnn.op, rnn.args["merge_mode"]) == ("bidirectional", "sum")
+    assert (inner.op, inner.args, inner.path) == ("lstm", {"units": 4}, "models.net.layers[rnn].bidirectional.layer.lstm")
+    assert (inner.mark.line, inner.arg_marks["units"].line) == (8, 8)
+
+
+@pytest.mark.parametrize("replace, expected", [
+    (('{lstm: {units: "${2 * 2}"}}', "{lstm: {units: 4}, gru: {units: 4}}"),
+     "spec.yaml:8:18: models.net.layers[rnn].bidirectional.layer: expected one layer such as `{lstm: {units: 32}}`. "
+     "Received: layer={'lstm': {'units': 4}, 'gru': {'units': 4}}"),
+    (("2 * 2", "nope"),  # reported once, inside the nested layer
+     "spec.yaml:8:33: models.net.layers[rnn].bidirectional.layer.lstm.units: unknown name `nope` in expression"),
+])
+def test_a_layer_argument_with_two_layers_or_a_failing_one_is_one_line_at_it(write_spec, replace, expected):
+    assert _resolve_error(write_spec, NESTED.replace(*replace)) == expected
+
+
+USER_LAYER = """kspec: 1
+imports: [mypkg.layers]
+blocks:
+  b:
+    layers:
+      - {name: t, other.Thing: {}}
+models:
+  net:
+    inputs: {x: [5]}
+    layers:
+      - name: mine
+        mypkg.layers.Thing: {size: "${2 + 1}"}
+"""
+
+
+def test_a_user_layer_from_a_listed_dotted_module_resolves_with_its_arguments(write_spec):
+    nodes = _resolved(write_spec, USER_LAYER.replace("other.Thing", "mypkg.layers.Thing")).models["net"].nodes
+    assert [(n.name, n.layer.op, n.layer.args) for n in nodes] == [("mine", "mypkg.layers.Thing", {"size": 3})]
+
+
+@pytest.mark.parametrize("replace, expected", [
+    (("      - name: mine\n", "      - {name: call, b: {}}\n      - name: mine\n"),
+     "spec.yaml:6:9: blocks.b.layers[t]: `other.Thing` names a user layer from module `other`, which is not listed in "
+     "`imports:` (in block `b` called as `call` at models.net.layers[call])"),
+    (('"${2 + 1}"', '"${nope}"'),
+     "spec.yaml:12:36: models.net.layers[mine].mypkg.layers.Thing.size: unknown name `nope` in expression"),
+])
+def test_user_layer_mistakes_are_one_line_at_them(write_spec, replace, expected):
+    assert _resolve_error(write_spec, USER_LAYER.replace(*replace)) == expected
+
+
+@pytest.mark.parametrize("layer, expected", [
+    ("qqqzzzxx: {}", "spec.yaml:6:9: models.net.layers[a]: unknown layer or block `qqqzzzxx`"),
+    ("dense: 5", "spec.yaml:6:26: models.net.layers[a].dense: expected a mapping of arguments. Received: 5"),
+])
+def test_an_unknown_layer_without_close_names_and_arguments_that_are_no_mapping(write_spec, layer, expected):
+    text = f"kspec: 1\nmodels:\n  net:\n    inputs: {{x: [5]}}\n    layers:\n      - {{name: a, {layer}}}\n"
+    assert _resolve_error(write_spec, text) == expected
+
+
+PREVIOUS = """kspec: 1
+models:
+  net:
+    inputs: {x: [5], y: [5]}
+    layers:
+      - name: a
+        from: [x, previous]
+        concatenate: {}
+"""
+
+
+@pytest.mark.parametrize("replace, expected", [
+    (("", ""), "spec.yaml:7:19: models.net.layers[a].from[1]: `previous` has no node before it here; name the input"),
+    (("        from: [x, previous]\n", ""),
+     "spec.yaml:6:9: models.net.layers[a]: the first layer of a model with several inputs needs `from:` naming its "
+     "input(s)"),
+])
+def test_previous_before_any_node_of_a_model_with_several_inputs_is_one_line_at_it(write_spec, replace, expected):
+    assert _resolve_error(write_spec, PREVIOUS.replace(*replace)) == expected
+
+
+def test_the_first_layer_of_a_block_follows_the_blocks_first_input(write_spec):
+    text = """kspec: 1
+blocks:
+  b:
+    inputs: [p, q]
+    layers:
+      - {name: a, dense: {units: 2}}
+      - {name: c, concatenate: {}, from: [a, q]}
+models:
+  net:
+    inputs: {x: [5], y: [5]}
+    layers:
+      - {name: call, b: {}, from: [y, x]}
+"""
+    nodes, _ = _graph(write_spec, text)
+    assert nodes == [("call.a", "dense", ["y"]), ("call.c", "concatenate", ["call.a", "x"])]
+
+
+def test_a_failing_trainable_and_a_failing_default_are_one_line_at_them(write_spec):
+    text = """kspec: 1
+defaults:
+  dense:
+    units: "${nope}"
+models:
+  net:
+    inputs: {x: [5]}
+    layers:
+      - name: a
+        dense: {}
+        trainable: "${nope}"
+"""
+    assert _resolve_error(write_spec, text).splitlines() == [
+        "spec.yaml:4:12: defaults.dense.units: unknown name `nope` in expression",
+        "spec.yaml:11:20: models.net.layers[a].trainable: unknown name `nope` in expression"]
+
+
+def test_an_unknown_metric_in_a_list_is_reported_at_its_item(write_spec):
+    text = """kspec: 1
+models:
+  net:
+    inputs: {x: [5]}
+    layers:
+      - {name: a, dense: {units: 2}}
+training:
+  loss: mse
+  metrics:
+    - mae
+    - "${'no_such_' + 'metric'}"
+"""
+    assert _error(write_spec, text).startswith("spec.yaml:11:7: training.metrics[1]: unknown metric `no_such_metric`")
