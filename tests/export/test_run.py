@@ -125,3 +125,133 @@ def test_mc_samples_are_refused_where_they_cannot_apply(cnn_run, tmp_path, write
     assert result.stderr.strip() == ("--mc-samples: model `classifier` has no dropout layer, so every MC-dropout pass "
                                      "would be the same; drop --mc-samples")
     assert not os.path.exists(tmp_path / "e")
+
+
+# What `export_run` hands to `export_model` (which test_keras_model.py covers): the model of the run that was
+# asked for, its names in the spec, and the run's record. A spy stands in for the exporter, so no export is written.
+
+@pytest.fixture
+def handed(monkeypatch):
+    import kspec.export.run
+
+    calls = []
+
+    def spy(model, output, **options):
+        calls.append({"model": model, "output": output, **options})
+        return output
+
+    monkeypatch.setattr(kspec.export.run, "export_model", spy)
+    return calls
+
+
+def same_weights(model, expected):
+    return all(np.array_equal(a, b) for a, b in zip(model.get_weights(), expected.get_weights(), strict=True))
+
+
+def test_a_supervised_run_hands_its_checkpoint_names_and_record_to_the_exporter(cnn_run, handed, tmp_path):
+    import keras
+
+    from kspec.export.run import export_run
+
+    assert export_run(cnn_run, tmp_path / "e") == tmp_path / "e"
+    record = json.loads((cnn_run / "run.json").read_text())
+    (call,) = handed
+    assert (call["format"], call["extra_signatures"]) == ("saved_model", {})
+    assert (call["input_names"], call["output_names"]) == (["image"], ["class_probabilities"])
+    assert call["metadata"] == {"kspec_version": record["versions"]["kspec"], "spec_hash": record["spec_hash"],
+                                "spec": record["spec"], "model": "classifier", "run": str(cnn_run),
+                                "checkpoint": "best.keras"}
+    assert same_weights(call["model"], keras.saving.load_model(str(cnn_run / "checkpoints" / "best.keras")))
+    export_run(cnn_run, tmp_path / "e", checkpoint="last", export_format="onnx")
+    assert (handed[1]["metadata"]["checkpoint"], handed[1]["format"]) == ("epoch-0001.keras", "onnx")
+
+
+AUTOENCODER = """kspec: 1
+models:
+  encoder:
+    inputs: {image: [8, 8, 1]}
+    layers:
+      - flatten:
+      - {name: code, dense: {units: 3}}
+  decoder:
+    inputs: {code: [3]}
+    layers:
+      - dense: {units: 64, activation: sigmoid}
+      - {name: reconstruction, reshape: {target_shape: [8, 8, 1]}}
+  autoencoder:
+    inputs: {image: [8, 8, 1]}
+    layers:
+      - model: encoder
+      - model: decoder
+data: {source: digits, args: {size: 8, target: images, limit: 40}}
+training: {model: autoencoder, loss: mse, epochs: 1}
+"""
+
+
+@pytest.fixture(scope="module")
+def autoencoder_run(tmp_path_factory):
+    spec = tmp_path_factory.mktemp("spec") / "autoencoder.yaml"
+    spec.write_text(AUTOENCODER)
+    run = tmp_path_factory.mktemp("runs") / "autoencoder"
+    assert run_cli("train", spec, "--out", run).exit_code == 0
+    return run
+
+
+def test_another_model_of_a_supervised_spec_is_exported_with_the_trained_weights(autoencoder_run, handed, tmp_path):
+    import keras
+
+    from kspec.export.run import export_run
+
+    export_run(autoencoder_run, tmp_path / "e", model_name="encoder")
+    (call,) = handed
+    assert (call["input_names"], call["output_names"], call["metadata"]["model"]) == (["image"], ["code"], "encoder")
+    trained = keras.saving.load_model(str(autoencoder_run / "checkpoints" / "best.keras"))
+    assert same_weights(call["model"], trained.get_layer("encoder"))
+
+
+def test_an_unknown_model_of_a_supervised_run_names_the_ones_it_has(autoencoder_run, handed, tmp_path):
+    from kspec.errors import SpecError
+    from kspec.export.run import export_run
+
+    with pytest.raises(SpecError) as error:
+        export_run(autoencoder_run, tmp_path / "e", model_name="coder")
+    assert str(error.value) == "--model: no model `coder` in the run's spec; it has: encoder, decoder, autoencoder"
+    assert handed == []
+
+
+@pytest.fixture(scope="module")
+def gan_run(trained_run):
+    """specs/ring_gan.yaml: a GAN keeping a moving average of its generator."""
+    return trained_run("ring_gan")
+
+
+def test_a_gan_run_exports_the_moving_average_of_its_generator_or_the_role_asked_for(gan_run, handed, tmp_path):
+    from kspec.export.run import export_run
+    from kspec.training.trainer_from_spec import load_trained
+
+    trainer, models, _, _ = load_trained(str(gan_run), "best")
+    export_run(gan_run, tmp_path / "e")
+    export_run(gan_run, tmp_path / "e", model_name="discriminator", checkpoint="last")
+    sampler, critic = handed
+    assert same_weights(sampler["model"], trainer.ema_generator)
+    assert not same_weights(trainer.ema_generator, models["generator"])  # the average lags the trained weights
+    assert {k: sampler["metadata"][k] for k in ("model", "role", "checkpoint")} == {
+        "model": "generator", "role": "generator", "checkpoint": "best"}
+    assert (sampler["input_names"], sampler["output_names"]) == (["z"], list(models["generator"].output_names))
+    assert {k: critic["metadata"][k] for k in ("model", "role", "checkpoint")} == {
+        "model": "discriminator", "role": "discriminator", "checkpoint": "last"}
+    assert critic["model"] is not trainer.ema_generator
+    assert same_weights(critic["model"], models["discriminator"])
+
+
+def test_a_gan_run_refuses_an_unknown_role_and_mc_samples(gan_run, handed, tmp_path):
+    from kspec.errors import SpecError
+    from kspec.export.run import export_run
+
+    with pytest.raises(SpecError) as error:
+        export_run(gan_run, tmp_path / "e", model_name="critic")
+    assert str(error.value) == "--model: no model `critic` in this run; it has: generator, discriminator"
+    with pytest.raises(SpecError) as error:
+        export_run(gan_run, tmp_path / "e", mc_samples=4)
+    assert str(error.value) == f"--mc-samples: {gan_run} trained a `gan` model; --mc-samples needs a supervised run"
+    assert handed == []
