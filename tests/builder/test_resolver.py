@@ -771,3 +771,42 @@ training:
     - "${'no_such_' + 'metric'}"
 """
     assert _error(write_spec, text).startswith("spec.yaml:11:7: training.metrics[1]: unknown metric `no_such_metric`")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("""kspec: 1
+defaults:
+  dense:
+    name: foo
+models:
+  net:
+    inputs: {x: [5]}
+    layers:
+      - {name: a, dense: {units: 2}}
+""", ["spec.yaml:3:3: defaults.dense: set the layer name with the node's `name:`, not as an argument of `dense`"]),
+    ("""kspec: 1
+blocks:
+  b:
+    layers:
+      - {name: a, dense: {units: 2}}
+    output: aa
+models:
+  net:
+    inputs: {x: [5]}
+    layers:
+      - {name: call, b: {}}
+""", ["spec.yaml:6:13: blocks.b.output: unknown node 'aa' (did you mean 'a'?)"]),
+    ("""kspec: 1
+models:
+  net:
+    inputs: {x: [5]}
+    layers:
+      - {name: a, dense: {units: 2}, init_from: run1}
+      - {name: b, qqqzzzxx: {}}
+""", ["spec.yaml:6:49: models.net.layers[a].init_from: `init_from` loads weights into a `{model: ...}` node or a whole "
+      "model (`models.NAME.init_from`); this node is a layer",
+      "spec.yaml:7:9: models.net.layers[b]: unknown layer or block `qqqzzzxx`"]),
+])
+def test_mistakes_point_at_a_defaults_entrys_key_a_blocks_output_and_the_nodes_after_a_misplaced_init_from(
+        write_spec, text, expected):
+    assert _error(write_spec, text).splitlines() == expected
