@@ -76,6 +76,7 @@ tests_for() {
     metrics/statistics.py) echo tests/metrics/test_statistics.py tests/test_atomic.py "$doctest" ;;
     metrics/precision_recall.py) echo tests/metrics/test_precision_recall.py tests/metrics/test_evaluation.py "$doctest" ;;
     metrics/protocol.py) echo tests/metrics/test_protocol.py "$doctest" ;;
+    metrics/score.py) echo tests/metrics/test_score.py tests/metrics/test_protocol.py "$doctest" ;;
     metrics/*) echo tests/metrics/ "$doctest" ;;
     *) return 1 ;;
   esac
