@@ -97,3 +97,46 @@ def test_a_backend_other_than_tensorflow_is_refused_with_what_to_use(monkeypatch
                                  "'tensorflow'. Received: backend='jax'")
     with pytest.raises(NotImplementedError):
         gradients.input_gradients(lambda t: t, keras.ops.ones((1,)))
+
+
+def test_minimize_jointly_takes_every_gradient_at_the_old_weights_and_moves_each_players_own():
+    u, v, shared = keras.Variable(1.0), keras.Variable(2.0), keras.Variable(7.0)
+    steps = [(keras.optimizers.SGD(0.5), [u]), (keras.optimizers.SGD(0.25), [v])]
+    losses, extras = gradients.minimize_jointly(lambda: ((u * v * shared, -u * v), "terms"), steps)
+    assert [float(loss) for loss in losses] == [14.0, -2.0] and extras == "terms"
+    # d/du (u v s) = v s = 14 and d/dv (-u v) = -u = -1, both at the weights before the step.
+    assert (float(u), float(v), float(shared)) == (1.0 - 0.5 * 14.0, 2.0 + 0.25 * 1.0, 7.0)
+
+
+def test_minimize_jointly_divides_each_loss_by_the_replica_count(monkeypatch):
+    import types
+
+    import tensorflow as tf
+
+    u, v = keras.Variable(3.0), keras.Variable(4.0)
+    steps = [(keras.optimizers.SGD(1.0), [u]), (keras.optimizers.SGD(1.0), [v])]
+    for optimizer, variables in steps:
+        optimizer.build(variables)
+    monkeypatch.setattr(tf.distribute, "get_strategy", lambda: types.SimpleNamespace(num_replicas_in_sync=2))
+    losses, _ = gradients.minimize_jointly(lambda: ((u * u, v * v), ()), steps)
+    # Halved: d(u^2 / 2)/du = u, so one step of 1.0 lands on 0; the returned losses are not halved.
+    assert [float(loss) for loss in losses] == [9.0, 16.0] and (float(u), float(v)) == (0.0, 0.0)
+
+
+@pytest.mark.parametrize("joint", [False, True])
+def test_a_loss_scale_optimizer_gets_the_scaled_loss_and_divides_it_out(joint):
+    # Under mixed_float16 Keras wraps the optimizer in a LossScaleOptimizer: its apply_gradients divides by the
+    # scale, so a loss the trainers did not multiply by it would take a step 1024 times too small.
+    w = keras.Variable(3.0)
+    optimizer = keras.optimizers.LossScaleOptimizer(keras.optimizers.SGD(0.5), initial_scale=1024.0)
+    if joint:
+        gradients.minimize_jointly(lambda: ((w * w,), ()), [(optimizer, [w])])
+    else:
+        gradients.minimize(optimizer, lambda: (w * w, ()), [w])
+    assert float(w) == 0.0  # 3 - 0.5 * 6
+
+
+def test_minimize_jointly_refuses_a_backend_other_than_tensorflow(monkeypatch):
+    monkeypatch.setattr(keras.backend, "backend", lambda: "torch")
+    with pytest.raises(NotImplementedError, match="Received: backend='torch'"):
+        gradients.minimize_jointly(lambda: ((keras.ops.ones(()),), ()), [(keras.optimizers.SGD(1.0), [])])
