@@ -123,7 +123,7 @@ def sha256_of_file(path, chunk_bytes=2**20):
     """Hex sha256 of a file's bytes, read in chunks."""
     digest = hashlib.sha256()
     with open(path, "rb") as stream:
-        for chunk in iter(lambda: stream.read(chunk_bytes), b""):
+        while chunk := stream.read(chunk_bytes):
             digest.update(chunk)
     return digest.hexdigest()
 
@@ -223,6 +223,7 @@ def _short(digest):
 
 
 def _shown(value):
+    """A hash by its first 12 digits; anything else as Python writes it (names quoted, sizes as tuples)."""
     if isinstance(value, str) and len(value) == 64:
         return _short(value)
-    return repr(value) if isinstance(value, str) else str(value)
+    return repr(value)

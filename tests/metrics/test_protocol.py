@@ -70,8 +70,11 @@ def test_compare_needs_a_score_in_common_and_a_scores_file(tmp_path):
         compare_score_files(first, tmp_path / "c.json")
     assert str(error.value) == (
         f"{tmp_path / 'c.json'}: not a kspec scores file (expected {{\"kspec_scores\": 1, \"scores\": [...]}})")
-    with pytest.raises(SpecError, match="no such scores file"):
+    with pytest.raises(SpecError) as error:
         compare_score_files(first, tmp_path)  # a directory without scores.json
+    assert str(error.value) == (
+        f"{tmp_path / 'scores.json'}: no such scores file (`kspec evaluate RUN --output FILE` writes one; runs with "
+        "`training.evaluation` write RUN/scores.json)")
 
 
 def test_array_hash_sees_shape_dtype_and_content():
@@ -122,7 +125,9 @@ def test_score_records_and_the_file_they_are_written_to(tmp_path):
                                             "protocol": None}
     path = tmp_path / "new" / "dir" / "scores.json"  # directories are made
     assert write(path, scored(1.5), checkpoint="last") == path
-    document = json.loads(path.read_text())
+    text = path.read_text()
+    assert text.startswith('{\n "kspec_scores": 1,\n "scores": [\n  {\n   "name": "fd_digits",')  # one value a line: diffs read well
+    document = json.loads(text)
     assert document == {"kspec_scores": 1, "scores": [score_record(scored(1.5), checkpoint="last")]}
     assert read_score_file(path.parent) == document["scores"]  # a run directory reads its scores.json
 
@@ -148,11 +153,12 @@ def test_an_unreadable_scores_file_is_one_line_naming_it(tmp_path, text, message
      "fd_digits: expected a score protocol with "),
 ])
 def test_records_that_cannot_be_compared_are_refused_naming_the_file(tmp_path, record, message):
-    first = write(tmp_path / "a.json", scored(9.0))
-    second = write_score_file(tmp_path / "b.json", [record])
-    with pytest.raises(SpecError) as error:
-        compare_score_files(first, second)
-    assert str(error.value).startswith(f"{second}: {message}")
+    good = write(tmp_path / "a.json", scored(9.0))
+    bad = write_score_file(tmp_path / "b.json", [record])
+    for first, second in ((good, bad), (bad, good)):
+        with pytest.raises(SpecError) as error:
+            compare_score_files(first, second)
+        assert str(error.value).startswith(f"{bad}: {message}")
 
 
 def test_compare_shows_names_quoted_sizes_plainly_and_an_empty_file_as_none(tmp_path):
@@ -167,6 +173,10 @@ def test_compare_shows_names_quoted_sizes_plainly_and_an_empty_file_as_none(tmp_
     with pytest.raises(SpecError) as error:
         compare_score_files(empty, first)
     assert str(error.value) == f"{empty} and {first} have no score in common (none vs fd_digits)"
+    two = write(tmp_path / "d.json", scored(1.0), attach_protocol(Score("kid_digits", 0.1, n=9, n_reference=9), EXTRACTOR))
+    with pytest.raises(SpecError) as error:
+        compare_score_files(two, empty)
+    assert str(error.value) == f"{two} and {empty} have no score in common (fd_digits, kid_digits vs none)"
 
 
 def test_file_hash_reads_every_chunk_and_array_hash_reads_arrays_in_order(tmp_path):
