@@ -117,6 +117,10 @@ def test_a_score_without_reference_keeps_no_reference_hash_and_describes_none():
     assert (inception.n_reference, inception.reference_sha256, inception.options) == (None, None, (("splits", 10),))
     assert inception.describe() == ("extractor digits (layer dense, weights aaaaaaaaaaaa), resize none to 28x28, "
                                     "reference none, spec unknown")
+    assert scored(1.0).protocol.describe() == ("extractor digits (layer dense, weights aaaaaaaaaaaa), resize none to "
+                                               "28x28, reference rrrrrrrrrrrr, spec ssssssssssss")
+    with pytest.raises(SpecError, match=r"^scores: expected a score protocol"):  # where, unless told
+        Protocol.from_dict({})
 
 
 def test_score_records_and_the_file_they_are_written_to(tmp_path):
