@@ -97,3 +97,177 @@ def test_stale_temporaries_are_removed_only_under_the_lock(tmp_path):
     run = RunDirectory(tmp_path)
     with pytest.raises(RuntimeError, match="needs the run's lock"):
         run.remove_stale_temporaries()
+    (tmp_path / "checkpoints").mkdir(), (tmp_path / "samples").mkdir()
+    stale = [tmp_path / ".tmp-a1", tmp_path / "checkpoints" / ".tmp-b2", tmp_path / "samples" / ".probe-c3"]
+    kept = [tmp_path / "tmp-not-ours", tmp_path / "checkpoints" / "best.keras", tmp_path / "logs" / ".tmp-elsewhere"]
+    (tmp_path / "logs").mkdir()
+    for path in stale + kept:
+        path.write_text("x")
+    (tmp_path / ".tmp-dir").mkdir()  # only files go
+    os.symlink(kept[1], tmp_path / ".tmp-link")  # a link is not followed or removed
+    run.acquire("--resume")
+    try:
+        assert sorted(run.remove_stale_temporaries()) == sorted(map(str, stale))
+    finally:
+        run.release()
+    assert not any(path.exists() for path in stale) and all(path.exists() for path in kept)
+    assert (tmp_path / ".tmp-dir").is_dir() and (tmp_path / ".tmp-link").is_symlink()
+
+
+# In-process checks of the directory's records and refusals (the tests above run real trainers).
+
+def tiny_spec(tmp_path, text="kspec: 1\nmodels: {}\n"):
+    import types
+
+    from kspec.builder.loader import load_document
+
+    path = tmp_path / "tiny.yaml"
+    path.write_text(text)
+    return types.SimpleNamespace(file=str(path), document=load_document(str(path)))
+
+
+def test_spec_hash_is_the_same_for_the_same_meaning_and_differs_otherwise():
+    from kspec.training.run_directory import spec_hash
+
+    assert spec_hash({"a": 1, "b": [1, 2]}) == spec_hash({"b": [1, 2], "a": 1})
+    assert spec_hash({"a": 1}) != spec_hash({"a": 2})
+    import hashlib
+
+    assert spec_hash({"b": 1, "a": "x"}) == hashlib.sha256(b'{"a":"x","b":1}').hexdigest()  # compact, sorted JSON
+
+
+def test_write_atomic_writes_utf8_text_and_leaves_no_temporary(tmp_path):
+    from kspec.training.run_directory import write_atomic
+
+    target = tmp_path / "run.json"
+    target.write_text("old")
+    write_atomic(target, "grüße\n")
+    assert target.read_bytes() == "grüße\n".encode() and os.listdir(tmp_path) == ["run.json"]
+
+
+def test_a_new_run_records_its_spec_versions_command_and_git_state(tmp_path, monkeypatch):
+    import json
+
+    import keras
+
+    import kspec
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    spec = tiny_spec(tmp_path)
+    for args in (["add", spec.file], ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "spec"]):
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True)
+    commit = subprocess.run(["git", "-C", str(tmp_path), "rev-parse", "HEAD"], capture_output=True, text=True,
+                            check=True).stdout.strip()
+    monkeypatch.setattr(sys, "argv", ["kspec", "train", "tiny.yaml"])
+    run = RunDirectory(tmp_path / "run")
+    assert run.create(spec) is run and run.locked
+    try:
+        record = json.loads((tmp_path / "run" / "run.json").read_text())
+        assert record["spec"] == spec.file and record["command"] == ["kspec", "train", "tiny.yaml"]
+        assert record["git"] == {"commit": commit, "modified": False}
+        assert {k: record["versions"][k] for k in ("kspec", "keras")} == {"kspec": kspec.__version__,
+                                                                       "keras": keras.__version__}
+        assert set(record["versions"]) == {"python", "keras", "kspec", "tensorflow"}
+        assert (tmp_path / "run" / "spec.yaml").read_text() == (
+            "# Resolved spec of this run: extends merged, overrides applied.\nkspec: 1\nmodels: {}\n")
+        assert os.path.isdir(tmp_path / "run" / "checkpoints") and not glob_temporaries(tmp_path / "run")
+        assert run.record() == record
+    finally:
+        run.release()
+    with open(spec.file, "a") as stream:
+        stream.write("# changed\n")
+    other = RunDirectory(tmp_path / "other").create(spec)
+    other.release()
+    assert json.loads((tmp_path / "other" / "run.json").read_text())["git"] == {"commit": commit, "modified": True}
+
+
+def glob_temporaries(path):
+    import glob
+
+    return glob.glob(os.path.join(path, ".tmp-*")) + glob.glob(os.path.join(path, ".probe-*"))
+
+
+def test_a_spec_outside_git_records_no_git_state(tmp_path):
+    import json
+
+    run = RunDirectory(tmp_path / "run").create(tiny_spec(tmp_path))
+    run.release()
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["git"] is None
+
+
+def test_a_new_run_without_out_is_named_after_its_spec_and_the_utc_time(tmp_path, monkeypatch):
+    import re
+
+    monkeypatch.chdir(tmp_path)
+    run = RunDirectory.reserve(tiny_spec(tmp_path))
+    assert re.fullmatch(r"runs/tiny-\d{8}-\d{6}", run.given) and run.path == str(tmp_path / run.given)
+    assert not os.path.exists(run.path) and not run.locked  # made by create, after the data checks
+
+
+def test_reserving_an_existing_directory_locks_it_and_refuses_one_holding_a_run(tmp_path):
+    assert not RunDirectory.reserve(tiny_spec(tmp_path), tmp_path / "empty").locked  # none yet: nothing to lock
+    (tmp_path / "empty").mkdir()  # an existing empty directory is fine, and locked at once
+    empty = RunDirectory.reserve(tiny_spec(tmp_path), tmp_path / "empty")
+    assert empty.locked
+    empty.release()
+    (tmp_path / "held" / "checkpoints").mkdir(parents=True)
+    (tmp_path / "held" / "checkpoints" / "state.json").write_text("{}")
+    with pytest.raises(SpecError) as error:
+        RunDirectory.reserve(tiny_spec(tmp_path), str(tmp_path / "held"))
+    assert str(error.value) == (f"--out: {tmp_path / 'held'} already holds a run (checkpoints/state.json); resume it "
+                                f"with --resume {tmp_path / 'held'} or choose another --out")
+
+
+def test_a_run_needing_more_space_than_is_free_is_refused_before_anything_is_made(tmp_path, monkeypatch):
+    import shutil
+    import types
+
+    measured = []
+
+    def usage(path):
+        measured.append(path)
+        return types.SimpleNamespace(free=5 * 2**20)
+
+    monkeypatch.setattr(shutil, "disk_usage", usage)
+    with pytest.raises(SpecError) as error:
+        RunDirectory(tmp_path / "a" / "b").create(tiny_spec(tmp_path), required_bytes=12 * 2**20)
+    assert str(error.value) == f"--out: only 5 MiB free at {tmp_path / 'a' / 'b'}; checkpoints need about 12 MiB"
+    assert measured == [str(tmp_path)] and sorted(os.listdir(tmp_path)) == ["tiny.yaml"]  # the nearest existing one
+    RunDirectory(tmp_path / "a").create(tiny_spec(tmp_path), required_bytes=5 * 2**20).release()  # exactly enough
+
+
+def test_reading_a_run_that_is_not_one_or_whose_record_is_damaged_says_so(tmp_path):
+    with pytest.raises(SpecError) as error:
+        RunDirectory.open(tmp_path)
+    assert str(error.value) == f"RUN_DIR: {tmp_path} is not a kspec run directory (no spec.yaml)"
+    (tmp_path / "spec.yaml").write_text("kspec: 1\n")
+    run = RunDirectory.open(tmp_path)
+    with pytest.raises(SpecError) as error:
+        run.record()
+    assert str(error.value) == (f"RUN_DIR: cannot read {tmp_path / 'run.json'} (No such file or directory); it is "
+                                "written once when the run starts: copy it from a backup of the run")
+    (tmp_path / "run.json").write_text("[1, 2]")
+    with pytest.raises(SpecError) as error:
+        run.record()
+    assert str(error.value) == f"RUN_DIR: {tmp_path / 'run.json'} is not a kspec run record (expected a JSON object)"
+
+
+def test_resuming_takes_the_lock_and_clears_temporaries_and_a_second_holder_is_told_who_has_it(tmp_path):
+    (tmp_path / "spec.yaml").write_text("kspec: 1\n")
+    (tmp_path / ".tmp-left").write_text("x")
+    run = RunDirectory.open_for_training(tmp_path)
+    try:
+        assert run.locked and not (tmp_path / ".tmp-left").exists()
+        run.acquire("--resume")  # held already: nothing happens
+        assert (tmp_path / "run.lock").read_text() == f"{os.getpid()}\n"
+        with pytest.raises(SpecError) as error:
+            RunDirectory(tmp_path).acquire("--out")
+        assert str(error.value) == (f"--out: {tmp_path} is being trained by another kspec process (pid {os.getpid()}); "
+                                    "choose another --out, or wait for that run to end and resume it with --resume")
+        (tmp_path / "run.lock").write_text("")  # a holder that wrote no pid yet
+        with pytest.raises(SpecError, match=r"by another kspec process; wait for it to end \(or stop it\)"):
+            RunDirectory(tmp_path).acquire("--resume")
+    finally:
+        run.release()
+    assert not run.locked
+    run.release()  # harmless when not held
