@@ -181,6 +181,9 @@ def test_compare_shows_names_quoted_sizes_plainly_and_an_empty_file_as_none(tmp_
     with pytest.raises(SpecError) as error:
         compare_score_files(two, empty)
     assert str(error.value) == f"{two} and {empty} have no score in common (fd_digits, kid_digits vs none)"
+    with pytest.raises(SpecError) as error:
+        compare_score_files(empty, two)
+    assert str(error.value) == f"{empty} and {two} have no score in common (none vs fd_digits, kid_digits)"
 
 
 def test_file_hash_reads_every_chunk_and_array_hash_reads_arrays_in_order(tmp_path):
