@@ -41,10 +41,11 @@ class _TooLarge(Exception):
 class _Ref:
     """A reference to a node or input: either a pending node object or a qualified name."""
 
-    __slots__ = ("target", "written", "prefix", "mark", "path")
+    __slots__ = ("target", "written", "prefix", "path")
 
-    def __init__(self, target, written=None, prefix="", mark=None, path=""):
-        self.target, self.written, self.prefix, self.mark, self.path = target, written, prefix, mark, path
+    def __init__(self, target, written=None, prefix="", path=""):
+        # An unknown target is reported at `path` (its mark is looked up then).
+        self.target, self.written, self.prefix, self.path = target, written, prefix, path
 
 
 class _Pending:
@@ -332,7 +333,7 @@ class _ModelResolver:
         path = (*self.base, "outputs")
         raw = self.value(model["outputs"], self.scope, path, schema=_REFERENCES)
         raw = [raw] if isinstance(raw, str) else (raw or [])
-        refs = [_Ref(name, name, "", mark_at(self.document, path), path) for name in raw]
+        refs = [_Ref(name, name, "", path) for name in raw]
         return [r for r in (self.lookup(ref, names, input_names, "") for ref in refs) if r]
 
     # -- expansion -----------------------------------------------------------------------------------
@@ -548,9 +549,9 @@ class _ModelResolver:
             if output is None:
                 return None
             last = _Ref(qualified + self.separator + str(output), str(output), qualified + self.separator,
-                        mark_at(self.document, (*block_path, "output")), (*block_path, "output"))
+                        (*block_path, "output"))
         self.aliases[qualified] = last
-        return _Ref(qualified, qualified, "", mark_at(self.document, path), path)
+        return _Ref(qualified, qualified, "", path)
 
     def block_args(self, block_name, block, item, path, scope, context):
         declared = block.get("params") or {}
@@ -668,7 +669,7 @@ class _ModelResolver:
             elif written in block_inputs:
                 refs.append(block_inputs[written])
             else:
-                refs.append(_Ref(prefix + written, written, prefix, mark_at(self.document, ref_path), ref_path))
+                refs.append(_Ref(prefix + written, written, prefix, ref_path))
         return refs
 
     def register_name(self, qualified, pending, path, context):
