@@ -77,8 +77,8 @@ def _generative_model(run, role, checkpoint):
     """The sampler (decoder or generator, its moving average when the GAN keeps one) or another role's model."""
     from kspec.training.trainer_from_spec import SAMPLER_ROLE, load_trained, trainer_models
 
-    trainer, models, spec, config = load_trained(run.path, checkpoint)
-    roles = trainer_models(spec, config, models)
+    trainer, models, _, config = load_trained(run.path, checkpoint)
+    roles = trainer_models(config, models)
     role = role or SAMPLER_ROLE[config.trainer]
     if role not in roles:
         raise SpecError(f"no model `{role}` in this run; it has: {', '.join(roles)}", path="--model")

@@ -19,7 +19,7 @@ def check_translation_data(spec, config, info, models):
             raise SpecError(f"data source `{info.source}` gives images of two domains, which the `{config.trainer}` "
                             "trainer does not take; use the `cyclegan` or `pix2pix` trainer", "training.trainer")
         return
-    roles = trainer_models(spec, config, models)
+    roles = trainer_models(config, models)
     names = {role: (config.models or {}).get(role, role) for role in roles}
     problems = translation_data_problems(info, config.trainer, roles, {r: spec.models[n] for r, n in names.items()})
     if problems:
@@ -39,7 +39,7 @@ def train(spec, run, *, resume=False, verbose="auto", callbacks=()):
     trainer, models = build_compiled_trainer(spec, config)
     arrays = load_arrays(spec.data, batch_size=config.batch_size, seed=config.seed)
     check_translation_data(spec, config, arrays.info, models)
-    roles = trainer_models(spec, config, models)
+    roles = trainer_models(config, models)
     preflight(spec, config, roles, arrays)
     if not resume:
         run.create(spec, required_bytes=checkpoint_bytes(sum(m.count_params() for m in models.values())))

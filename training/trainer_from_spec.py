@@ -20,7 +20,7 @@ _OPTIMIZER_ROLES = {"optimizer": None, "d_optimizer": "discriminator", "g_optimi
 SAMPLER_ROLE = {"vae": "decoder", "gan": "generator", "aae": "decoder", "cyclegan": "generator_ab", "pix2pix": "generator"}
 
 
-def trainer_models(spec, config, models):
+def trainer_models(config, models):
     """Role -> built model: `training.models` when given, else every model of the spec under its own name."""
     if config.models:
         return {role: models[name] for role, name in config.models.items()}
@@ -34,7 +34,7 @@ def build_compiled_trainer(spec, config, models=None):
     models = models or builder.build(spec)
     options = dict(config.trainer_options)
     options.setdefault("seed", config.seed)
-    trainer = build_trainer(config.trainer, trainer_models(spec, config, models), options,
+    trainer = build_trainer(config.trainer, trainer_models(config, models), options,
                             marks=_trainer_marks(spec, config))
     arguments = {}
     for name in inspect.signature(trainer.compile).parameters:

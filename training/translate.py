@@ -50,7 +50,7 @@ def translate_run(run_dir, input_path, output, *, direction="ab", checkpoint="la
     trainer, models, spec, config = load_trained(run_dir, checkpoint)
     if direction == "ba" and config.trainer != "cyclegan":
         raise SpecError(f"a `{config.trainer}` run translates A -> B only; drop --direction ba", path="--direction")
-    roles = trainer_models(spec, config, models)
+    roles = trainer_models(config, models)
     generator = roles[SAMPLER_ROLE[config.trainer] if direction == "ab" else "generator_ba"]
     # The run's scaling of each domain, fitted on its training split exactly as in training.
     info = load_arrays(spec.data, batch_size=config.batch_size, seed=config.seed).info

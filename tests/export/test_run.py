@@ -225,13 +225,19 @@ def gan_run(trained_run):
     return trained_run("ring_gan")
 
 
-def test_a_gan_run_exports_the_moving_average_of_its_generator_or_the_role_asked_for(gan_run, handed, tmp_path):
+def test_a_gan_run_exports_the_moving_average_of_its_generator_or_the_role_asked_for(gan_run, handed, tmp_path,
+                                                                                      monkeypatch):
     from kspec.export.run import export_run
-    from kspec.training.trainer_from_spec import load_trained
+    from kspec.training import trainer_from_spec
 
-    trainer, models, _, _ = load_trained(str(gan_run), "best")
+    trainer, models, _, _ = trainer_from_spec.load_trained(str(gan_run), "best")
+    loaded = []
+    load_trained = trainer_from_spec.load_trained
+    monkeypatch.setattr(trainer_from_spec, "load_trained",
+                        lambda run, checkpoint="last": loaded.append(checkpoint) or load_trained(run, checkpoint))
     export_run(gan_run, tmp_path / "e")
     export_run(gan_run, tmp_path / "e", model_name="discriminator", checkpoint="last")
+    assert loaded == ["best", "last"]  # the checkpoint asked for (one epoch: best and last hold the same weights)
     sampler, critic = handed
     assert same_weights(sampler["model"], trainer.ema_generator)
     assert not same_weights(trainer.ema_generator, models["generator"])  # the average lags the trained weights
@@ -255,3 +261,15 @@ def test_a_gan_run_refuses_an_unknown_role_and_mc_samples(gan_run, handed, tmp_p
         export_run(gan_run, tmp_path / "e", mc_samples=4)
     assert str(error.value) == f"--mc-samples: {gan_run} trained a `gan` model; --mc-samples needs a supervised run"
     assert handed == []
+
+
+def test_a_vae_run_exports_its_decoder(trained_run, handed, tmp_path):
+    from kspec.export.run import export_run
+    from kspec.training.trainer_from_spec import load_trained
+
+    run = trained_run("vae")
+    export_run(run, tmp_path / "e")
+    (call,) = handed
+    _, models, _, _ = load_trained(str(run), "best")
+    assert {k: call["metadata"][k] for k in ("model", "role")} == {"model": "decoder", "role": "decoder"}
+    assert same_weights(call["model"], models["decoder"])  # a VAE keeps no moving average
