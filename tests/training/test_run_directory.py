@@ -146,7 +146,10 @@ def test_write_atomic_writes_utf8_text_and_leaves_no_temporary(tmp_path):
 
 
 def test_a_new_run_records_its_spec_versions_command_and_git_state(tmp_path, monkeypatch):
+    import datetime
     import json
+
+    from kspec.training.run_directory import spec_hash
 
     import keras
 
@@ -162,8 +165,13 @@ def test_a_new_run_records_its_spec_versions_command_and_git_state(tmp_path, mon
     run = RunDirectory(tmp_path / "run")
     assert run.create(spec) is run and run.locked
     try:
-        record = json.loads((tmp_path / "run" / "run.json").read_text())
+        text = (tmp_path / "run" / "run.json").read_text()
+        record = json.loads(text)
+        assert text.startswith('{\n  "spec": ') and text.endswith("}\n")  # two-space indent, one key a line
         assert record["spec"] == spec.file and record["command"] == ["kspec", "train", "tiny.yaml"]
+        assert record["spec_hash"] == spec_hash(spec.document)
+        created = datetime.datetime.fromisoformat(record["created"])
+        assert created.utcoffset() == datetime.timedelta(0) and created.microsecond == 0
         assert record["git"] == {"commit": commit, "modified": False}
         assert {k: record["versions"][k] for k in ("kspec", "keras")} == {"kspec": kspec.__version__,
                                                                        "keras": keras.__version__}
@@ -271,3 +279,86 @@ def test_resuming_takes_the_lock_and_clears_temporaries_and_a_second_holder_is_t
         run.release()
     assert not run.locked
     run.release()  # harmless when not held
+
+
+def failing(error_number):
+    def fail(*args, **kwargs):
+        raise OSError(error_number, os.strerror(error_number))
+
+    return fail
+
+
+def test_a_run_directory_that_cannot_be_written_is_one_line_naming_it(tmp_path, monkeypatch):
+    import errno
+    import tempfile
+
+    spec = tiny_spec(tmp_path)
+    target = tmp_path / "run"
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "makedirs", failing(errno.EACCES))
+        with pytest.raises(SpecError) as error:
+            RunDirectory(target).create(spec)
+    assert str(error.value) == f"--out: cannot write the run directory {target}: {os.strerror(errno.EACCES)}"
+    with monkeypatch.context() as patch:
+        patch.setattr(tempfile, "NamedTemporaryFile", failing(errno.EROFS))
+        with pytest.raises(SpecError) as error:
+            RunDirectory(target).create(spec)
+    assert str(error.value) == f"--out: cannot write the run directory {target}: {os.strerror(errno.EROFS)}"
+    (tmp_path / "locked" / "run.lock").mkdir(parents=True)  # the lock file cannot be opened
+    with pytest.raises(SpecError) as error:
+        RunDirectory(tmp_path / "locked").acquire("--resume")
+    assert str(error.value) == (f"--resume: cannot write the run directory {tmp_path / 'locked'}: "
+                                f"{os.strerror(errno.EISDIR)}")
+
+
+def test_a_file_system_without_locks_is_refused_naming_the_lock(tmp_path, monkeypatch):
+    import errno
+    import fcntl
+
+    monkeypatch.setattr(fcntl, "flock", failing(errno.ENOLCK))
+    with pytest.raises(SpecError) as error:
+        RunDirectory(tmp_path).acquire("--out")
+    assert str(error.value) == (f"--out: cannot lock {tmp_path / 'run.lock'}: {os.strerror(errno.ENOLCK)}; kspec needs "
+                                "file locks to keep two trainers out of one run directory")
+
+
+def test_creating_a_run_another_process_trains_into_names_out(tmp_path):
+    holder = RunDirectory(tmp_path / "run")
+    (tmp_path / "run").mkdir()
+    holder.acquire("--resume")
+    try:
+        with pytest.raises(SpecError, match=r"^--out: .* is being trained by another kspec process \(pid \d+\); choose"):
+            RunDirectory(tmp_path / "run").create(tiny_spec(tmp_path))
+    finally:
+        holder.release()
+
+
+def test_the_write_probe_is_a_temporary_that_a_resume_would_clear(tmp_path, monkeypatch):
+    import fnmatch
+    import shutil
+    import tempfile
+    import types
+
+    from kspec.training.run_directory import TEMPORARY_PATTERNS
+
+    prefixes = []
+    named = tempfile.NamedTemporaryFile
+    monkeypatch.setattr(tempfile, "NamedTemporaryFile",
+                        lambda **options: prefixes.append(options["prefix"]) or named(**options))
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: types.SimpleNamespace(free=0))
+    RunDirectory(tmp_path / "run").create(tiny_spec(tmp_path)).release()  # needing no space (the default), none free
+    assert len(prefixes) == 1
+    assert any(fnmatch.fnmatch(prefixes[0] + "x1y2", pattern) for pattern in TEMPORARY_PATTERNS)
+
+
+def test_versions_record_no_tensorflow_as_none(monkeypatch):
+    from kspec.training.run_directory import _versions
+
+    monkeypatch.setitem(sys.modules, "tensorflow", None)  # `import tensorflow` raises ImportError
+    assert _versions()["tensorflow"] is None
+
+
+def test_removing_temporaries_without_the_lock_says_why_not(tmp_path):
+    with pytest.raises(RuntimeError) as error:
+        RunDirectory(tmp_path).remove_stale_temporaries()
+    assert str(error.value) == "remove_stale_temporaries needs the run's lock: another process may be writing"
