@@ -374,3 +374,79 @@ def test_litert_export_names_inputs_and_outputs(tmp_path):
     np.testing.assert_allclose(got["scores"], want[0], atol=1e-5)
     np.testing.assert_allclose(got["value"], want[1], atol=1e-5)
     shutil.rmtree(target)
+
+
+def test_litert_without_its_converter_says_what_to_install(tmp_path, monkeypatch):
+    import types
+
+    import tensorflow as tf
+
+    monkeypatch.setattr(tf, "lite", types.SimpleNamespace())  # a TensorFlow without tf.lite.TFLiteConverter
+    with pytest.raises(SpecError) as error:
+        export_small(tmp_path / "export", format="litert")
+    assert str(error.value) == (f"format: LiteRT export needs TensorFlow's `tf.lite.TFLiteConverter`, which TensorFlow "
+                                f"{tf.__version__} lacks: install a TensorFlow that ships it (2.18 to 2.21 do)")
+    assert os.listdir(tmp_path) == []
+
+
+def test_repeated_output_names_are_listed_once_each(tmp_path):
+    from kspec.export.keras_model import _check_unique
+
+    with pytest.raises(ValueError) as error:
+        _check_unique("output_names", ["b", "a", "b", "a", "c"])
+    assert str(error.value) == ("Invalid value for argument `output_names`: expected distinct names. Received: "
+                                "output_names=['b', 'a', 'b', 'a', 'c'] (repeated: a, b)")
+
+
+def test_an_integer_input_keeps_its_dtype_in_the_signature_and_kspec_json_is_sorted(tmp_path):
+    import keras
+    import tensorflow as tf
+
+    from kspec.export import export_model
+
+    tokens = keras.Input(shape=(4,), dtype="int32", name="tokens")
+    model = keras.Model(tokens, keras.layers.Dense(1, name="score")(keras.ops.cast(tokens, "float32")))
+    export_model(model, str(tmp_path / "export"), metadata={"zeta": 1, "alpha": 2})
+    signature = tf.saved_model.load(str(tmp_path / "export")).signatures["serving_default"]
+    assert signature.structured_input_signature[1]["tokens"].dtype == tf.int32
+    text = (tmp_path / "export" / "kspec.json").read_text()
+    assert [line.split('"')[1] for line in text.splitlines() if line.startswith('  "')] == ["alpha", "export", "zeta"]
+
+
+def test_an_export_works_in_hidden_directories_and_an_old_export_it_cannot_delete_does_not_fail_it(tmp_path,
+                                                                                                   monkeypatch):
+    import tempfile
+
+    target = tmp_path / "export"
+    export_small(target, signature_name="first")
+    prefixes = []
+    mkdtemp = tempfile.mkdtemp
+    monkeypatch.setattr(tempfile, "mkdtemp", lambda prefix, dir: prefixes.append(prefix) or mkdtemp(prefix, dir=dir))
+    unlink = os.unlink
+
+    def undeletable(path, *args, **kwargs):  # the old export's files resist deletion; nothing else is deleted
+        raise PermissionError(13, "Permission denied", path)
+
+    monkeypatch.setattr(os, "unlink", undeletable)
+    assert export_small(target, signature_name="second") == str(target)
+    monkeypatch.setattr(os, "unlink", unlink)
+    # Staging and the old export's place aside are hidden and say whose they are; the new export is in place.
+    assert prefixes == [".export.kspec-export-", ".export.kspec-old-"]
+    with open(target / "kspec.json") as file:
+        assert json.load(file)["export"]["signatures"] == ["second", "serving_default"]
+
+
+@pytest.mark.filterwarnings("ignore:.*tf.lite.Interpreter is deprecated:UserWarning")
+def test_litert_export_of_a_one_input_model_takes_that_input_by_name(tmp_path):
+    import keras
+    import tensorflow as tf
+
+    from kspec.export import export_model
+
+    image = keras.Input(shape=(3,), name="image")
+    model = keras.Model(image, keras.layers.Dense(2, name="logits")(image))
+    export_model(model, str(tmp_path / "export"), format="litert")
+    runner = tf.lite.Interpreter(model_path=str(tmp_path / "export" / "model.tflite")).get_signature_runner(
+        "serving_default")
+    x = np.ones((1, 3), "float32")
+    np.testing.assert_allclose(runner(image=x)["logits"], model(x), atol=1e-5)
