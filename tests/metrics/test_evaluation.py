@@ -114,3 +114,60 @@ def test_evaluate_needs_real_data_for_fid_and_kid(toy_extractor):
     with pytest.raises(SpecError, match="unknown metric\\(s\\) 'fidd'"):
         evaluate(images(0), toy_extractor, metrics=("fidd",))
     assert list(evaluate(images(0), toy_extractor, metrics=("inception_score",))) == ["is_toy"]
+
+
+def test_evaluate_refuses_in_one_line_naming_every_metric_that_needs_real_data(toy_extractor):
+    with pytest.raises(SpecError) as error:
+        evaluate(images(0), toy_extractor, metrics=("fid", "inception_score", "kid"))
+    assert str(error.value) == "fid, kid compare with real data: pass `real` (images or saved statistics)"
+    statistics = FeatureStatistics.from_features(np.ones((3, 5)) * [[0], [1], [2]], extractor="inception")
+    with pytest.raises(SpecError) as error:
+        reference_statistics(statistics, toy_extractor)
+    assert str(error.value) == ("the reference statistics: statistics were computed with extractor `inception`, not "
+                                "`toy`; recompute them with the same network")
+
+
+def test_kid_uses_the_papers_subsets_and_records_them_and_the_data_id_keys_the_cached_features(tmp_path,
+                                                                                               toy_extractor):
+    from kspec.metrics.kid import kernel_inception_distance
+
+    real, fake = images(0), images(1, shift=0.3)
+    score = evaluate(fake, toy_extractor, real=real, metrics=("kid",), data_id="digits", cache_dir=tmp_path)["kid_toy"]
+    expected = kernel_inception_distance(toy_extractor.features(real), toy_extractor.features(fake), 100, 1000, seed=0)
+    assert (score.value, score.std) == (expected.value, expected.std)
+    assert score.protocol.options == (("subset_size", 1000), ("subsets", 100))
+    assert os.listdir(tmp_path) == [f"digits-toy-{toy_extractor.weights_sha256[:12]}-features.npz"]
+    evaluate(fake, toy_extractor, real=real, metrics=("recall",), data_id="digits", cache_dir=tmp_path)
+    assert len(os.listdir(tmp_path)) == 1  # the manifold metrics read the same cached features
+
+
+class ArrayLike:
+    """Not an ndarray, but numpy reads it as one (a framework's tensor, say)."""
+
+    def __init__(self, array):
+        self.array = array
+
+    def __array__(self, dtype=None, copy=None):
+        return self.array
+
+
+def test_cache_keys_read_array_likes_and_extractors_without_a_weights_hash(tmp_path, toy_extractor):
+    import types
+
+    from kspec.metrics.evaluation import _cache_path
+
+    data = images(0)
+    assert _cache_path(ArrayLike(data), toy_extractor, None, tmp_path, "features") == _cache_path(
+        data, toy_extractor, None, tmp_path, "features")
+    bare = types.SimpleNamespace(name="bare")  # no `weights_sha256`
+    assert _cache_path(data, bare, "my set/v2", tmp_path, "statistics") == str(tmp_path / "my_set_v2-bare-statistics.npz")
+
+
+def test_the_default_cache_is_the_environments_or_under_the_home_directory(monkeypatch, tmp_path):
+    from kspec.metrics.evaluation import CACHE_DIR_ENV, default_cache_dir
+
+    monkeypatch.setenv(CACHE_DIR_ENV, str(tmp_path / "cache"))
+    assert default_cache_dir() == str(tmp_path / "cache")
+    monkeypatch.delenv(CACHE_DIR_ENV)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert default_cache_dir() == str(tmp_path / ".cache" / "kspec" / "metrics")
