@@ -171,3 +171,113 @@ def test_the_default_cache_is_the_environments_or_under_the_home_directory(monke
     monkeypatch.delenv(CACHE_DIR_ENV)
     monkeypatch.setenv("HOME", str(tmp_path))
     assert default_cache_dir() == str(tmp_path / ".cache" / "kspec" / "metrics")
+
+
+@pytest.fixture
+def elsewhere(tmp_path, monkeypatch):
+    """The default cache, set to a directory of its own: a call that loses its `cache_dir` writes there."""
+    from kspec.metrics.evaluation import CACHE_DIR_ENV
+
+    monkeypatch.setenv(CACHE_DIR_ENV, str(tmp_path / "default-cache"))
+    return tmp_path / "default-cache"
+
+
+def test_every_metric_reads_the_cache_it_is_given_under_the_data_id(tmp_path, toy_extractor, elsewhere):
+    real, fake = images(0), images(1, shift=0.3)
+    cache = tmp_path / "cache"
+    evaluate(fake, toy_extractor, real=real, metrics=("fid", "kid", "precision"), data_id="digits", cache_dir=cache)
+    network = f"toy-{toy_extractor.weights_sha256[:12]}"
+    assert sorted(os.listdir(cache)) == [f"digits-{network}-features.npz", f"digits-{network}-statistics.npz"]
+    assert not elsewhere.exists()
+
+
+def test_inception_and_kid_take_the_seed_and_the_inception_score_records_its_splits(toy_extractor):
+    from kspec.metrics.inception_score import inception_score
+    from kspec.metrics.kid import kernel_inception_distance
+
+    real, fake = images(0), images(1, shift=0.3)
+    scores = evaluate(fake, toy_extractor, real=real, metrics=("inception_score", "kid"), seed=3)
+    _, probs = toy_extractor.extract(fake)
+    expected_is = inception_score(probs, splits=10, seed=3)
+    expected_kid = kernel_inception_distance(toy_extractor.features(real), toy_extractor.features(fake), seed=3)
+    assert (scores["is_toy"].value, scores["is_toy"].std) == (expected_is.value, expected_is.std)
+    assert (scores["kid_toy"].value, scores["kid_toy"].std) == (expected_kid.value, expected_kid.std)
+    assert scores["is_toy"].protocol.options == (("splits", 10),)  # the default, fewer than the 48 images
+    assert evaluate(fake[:6], toy_extractor, metrics=("inception_score",))["is_toy"].protocol.options == (("splits", 6),)
+
+
+def test_one_manifold_metric_computes_only_what_it_needs(toy_extractor):
+    # Precision needs no generated radii, so three generated images are enough with k = 3 (recall would refuse).
+    scores = evaluate(images(1)[:3], toy_extractor, real=images(0), metrics=("precision",))
+    assert list(scores) == ["precision_toy"]
+
+
+@pytest.mark.parametrize("metric", ["kid", "density"])
+def test_image_metrics_refuse_saved_statistics_naming_the_metric(tmp_path, toy_extractor, metric):
+    statistics = FeatureStatistics.from_features(np.random.default_rng(0).normal(size=(10, 5)), extractor="toy")
+    with pytest.raises(SpecError) as error:
+        evaluate(images(1), toy_extractor, real=statistics, metrics=(metric,))
+    assert str(error.value) == f"`{metric}` needs real images (or an iterable of batches), not saved statistics"
+
+
+def test_unknown_metrics_are_listed_with_the_known_ones(toy_extractor):
+    with pytest.raises(SpecError) as error:
+        evaluate(images(0), toy_extractor, metrics=("fidd", "kd"))
+    assert str(error.value) == ("unknown metric(s) 'fidd', 'kd'; expected any of fid, inception_score, kid, precision, "
+                                "recall, density, coverage")
+
+
+def test_caches_of_another_extractor_are_refused_naming_the_file(tmp_path, toy_extractor):
+    import re
+
+    from kspec.metrics.evaluation import _cache_path
+
+    data = images(0)
+    features = reference_features(data, toy_extractor, cache_dir=tmp_path)  # keyed by content: array-<16 hex>
+    [name] = os.listdir(tmp_path)
+    assert re.fullmatch(rf"array-[0-9a-f]{{16}}-toy-{toy_extractor.weights_sha256[:12]}-features\.npz", name)
+    np.savez(tmp_path / name, features=features, extractor="other")  # a cache file moved by hand
+    with pytest.raises(SpecError) as error:
+        reference_features(data, toy_extractor, cache_dir=tmp_path)
+    assert str(error.value) == f"{tmp_path / name}: cached features come from extractor `other`, not `toy`"
+    path = _cache_path(data, toy_extractor, None, tmp_path, "statistics")
+    FeatureStatistics.from_features(features, extractor="other").save(path)
+    with pytest.raises(SpecError) as error:
+        reference_statistics(data, toy_extractor, cache_dir=tmp_path)
+    assert str(error.value).startswith(f"{path}: statistics were computed with extractor `other`, not `toy`")
+    saved = FeatureStatistics.from_features(features, extractor="other").save(tmp_path / "given.npz")
+    with pytest.raises(SpecError) as error:
+        reference_statistics(str(saved), toy_extractor)
+    assert str(error.value).startswith(f"{saved}: statistics were computed")
+
+
+def test_a_cache_holding_python_objects_is_never_unpickled(tmp_path, toy_extractor):
+    from kspec.metrics.evaluation import _cache_path
+
+    path = _cache_path(images(0), toy_extractor, "real", tmp_path, "features")
+    os.makedirs(tmp_path, exist_ok=True)
+    np.savez(path, features=np.array([{"not": "features"}], dtype=object), extractor="toy")
+    with pytest.raises(ValueError, match="allow_pickle"):
+        reference_features(images(0), toy_extractor, data_id="real", cache_dir=tmp_path)
+
+
+def test_a_failed_cache_write_leaves_no_temporary(tmp_path, toy_extractor, monkeypatch):
+    def full_disk(source, target):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        reference_features(images(0), toy_extractor, data_id="real", cache_dir=tmp_path)
+    assert os.listdir(tmp_path) == []
+
+
+def test_the_reference_hash_covers_every_part_of_saved_statistics_and_reads_array_likes():
+    from kspec.metrics.evaluation import reference_sha256
+
+    base = FeatureStatistics.from_features(np.random.default_rng(0).normal(size=(10, 3)), extractor="toy")
+    variants = [FeatureStatistics.from_moments(base.mean + 1, base.covariance, base.count, "toy"),
+                FeatureStatistics.from_moments(base.mean, base.covariance * 2, base.count, "toy"),
+                FeatureStatistics.from_moments(base.mean, base.covariance, base.count + 1, "toy")]
+    hashes = {reference_sha256(s) for s in [base, *variants]}
+    assert len(hashes) == 4 and None not in hashes
+    assert reference_sha256(ArrayLike(images(0))) == reference_sha256(images(0))
