@@ -116,3 +116,60 @@ def test_inception_architecture_with_random_weights_from_a_local_file(tmp_path):
     np.testing.assert_allclose(extractor.features(gray / 255), features, rtol=1e-4, atol=1e-5)
     with pytest.raises(SpecError, match=r"told value_range=\(0.0, 1.0\), but the images range over \[0"):
         extractor.features(gray)
+
+
+def test_inception_preparation_maps_the_stated_range_to_plus_minus_one_repeats_gray_and_resizes_bilinearly():
+    # `prepare` reads only `value_range`: checked on a stand-in, without building InceptionV3 (the slow test does).
+    import types
+
+    import keras
+
+    stand_in = types.SimpleNamespace(value_range=(0.0, 255.0))
+    gray = np.random.default_rng(0).uniform(0, 255, size=(2, 8, 8)).astype("float32")
+    prepared = np.asarray(InceptionExtractor.prepare(stand_in, gray))
+    scaled = gray[..., None] / 127.5 - 1.0
+    expected = keras.ops.image.resize(np.repeat(scaled, 3, axis=-1), (299, 299), interpolation="bilinear",
+                                      antialias=False)
+    assert prepared.shape == (2, 299, 299, 3)
+    np.testing.assert_allclose(prepared, expected, atol=1e-6)
+    large = np.random.default_rng(1).uniform(0, 255, size=(1, 340, 340, 3)).astype("float32")
+    shrunk = np.asarray(InceptionExtractor.prepare(stand_in, large))  # downsampling: no antialiasing filter
+    np.testing.assert_allclose(shrunk, keras.ops.image.resize(large / 127.5 - 1.0, (299, 299), interpolation="bilinear",
+                                                              antialias=False), atol=1e-6)
+    assert not np.allclose(shrunk, keras.ops.image.resize(large / 127.5 - 1.0, (299, 299), interpolation="bilinear",
+                                                          antialias=True), atol=1e-3)
+    full = np.zeros((1, 299, 299, 3), "float32")
+    full[0, 0, 0, 0] = 255.0
+    same_size = np.asarray(InceptionExtractor.prepare(stand_in, full))  # already 299 x 299: only rescaled
+    assert same_size[0, 0, 0].tolist() == [1.0, -1.0, -1.0] and same_size.min() == -1.0
+
+
+def test_one_gray_channel_is_repeated_for_a_network_expecting_three(toy_classifier):
+    import keras
+
+    rgb = keras.Input((6, 6, 3))
+    features = keras.layers.Dense(2, name="embedding")(keras.layers.Flatten()(rgb))
+    network = keras.Model(rgb, keras.layers.Dense(2, activation="softmax")(features))
+    extractor = KerasExtractor(network, "embedding", name="rgb")
+    gray = np.random.default_rng(0).uniform(size=(3, 6, 6, 1)).astype("float32")
+    np.testing.assert_array_equal(extractor.prepare(gray), np.repeat(gray, 3, axis=-1))
+    one_channel = KerasExtractor(toy_classifier, "embedding", name="toy")
+    assert one_channel.prepare(gray).shape == (3, 6, 6, 1)  # a gray network keeps its one channel
+
+
+@pytest.mark.parametrize("name", ["", "two words", 7])
+def test_an_extractor_name_must_be_a_plain_word(toy_classifier, name):
+    with pytest.raises(ValueError, match="Invalid value for argument `name`: expected letters, digits"):
+        KerasExtractor(toy_classifier, "embedding", name=name)
+
+
+def test_an_array_like_is_batched_like_an_array(toy_extractor):
+    class ArrayLike:
+        def __init__(self, array):
+            self.array = array
+
+        def __array__(self, dtype=None, copy=None):
+            return self.array
+
+    images = np.random.default_rng(0).uniform(size=(20, 6, 6, 1)).astype("float32")
+    np.testing.assert_array_equal(toy_extractor.features(ArrayLike(images)), toy_extractor.features(images))
