@@ -1,6 +1,7 @@
 """Metric callbacks in a short `fit`: values land in `logs`, where CSVLogger and ModelCheckpoint see them."""
 
 import csv
+import os
 
 import numpy as np
 import pytest
@@ -152,3 +153,32 @@ def test_invalid_every_is_refused(toy_extractor):
 
     with pytest.raises(ValueError, match="Invalid value for argument `every`: expected a positive integer. Received: every=0"):
         InceptionScore(lambda n, seed: None, toy_extractor, every=0)
+
+
+def test_defaults_follow_the_papers_and_kid_scores_with_the_subsets_asked_for(tmp_path, toy_extractor):
+    from kspec.metrics.callbacks import KID, InceptionScore
+    from kspec.metrics.kid import kernel_inception_distance
+
+    sample_fn = sampler(toy_generator())
+    real = np.random.default_rng(0).uniform(size=(40, 6, 6, 1)).astype("float32")
+    default_is, default_kid = InceptionScore(sample_fn, toy_extractor), KID(sample_fn, real, toy_extractor)
+    assert (default_is.num_samples, default_is.splits, default_is.options()) == (1000, 10, {"splits": 10})
+    assert (default_kid.num_samples, default_kid.subsets, default_kid.subset_size) == (1000, 100, 1000)
+    kid = KID(sample_fn, real, toy_extractor, num_samples=30, subsets=3, subset_size=20, seed=2, cache_dir=tmp_path)
+    images = sample_fn(30, 0)
+    score = kid.score(images)
+    expected = kernel_inception_distance(toy_extractor.features(real), toy_extractor.features(images), 3, 20, seed=2)
+    assert (score.value, score.std) == (expected.value, expected.std)
+
+
+def test_a_manifold_metric_keeps_its_data_id_and_cache(tmp_path, toy_extractor, monkeypatch):
+    from kspec.metrics.callbacks import Precision
+    from kspec.metrics.evaluation import CACHE_DIR_ENV
+
+    monkeypatch.setenv(CACHE_DIR_ENV, str(tmp_path / "default-cache"))
+    real = np.random.default_rng(0).uniform(size=(40, 6, 6, 1)).astype("float32")
+    precision = Precision(sampler(toy_generator()), real, toy_extractor, num_samples=20, data_id="digits",
+                          cache_dir=tmp_path / "cache")
+    precision.on_train_begin()
+    assert os.listdir(tmp_path / "cache") == [f"digits-toy-{toy_extractor.weights_sha256[:12]}-features.npz"]
+    assert not (tmp_path / "default-cache").exists()
