@@ -69,6 +69,9 @@ tests_for() {
     layers/instance_normalization.py) echo tests/layers/test_instance_normalization.py "$doctest" ;;
     layers/reflection_padding.py) echo tests/layers/test_reflection_padding.py "$doctest" ;;
     layers/sampling.py) echo tests/layers/test_sampling.py tests/trainers/test_vae.py "$doctest" ;;
+    layers/replica_seed.py) echo tests/trainers/test_gradients.py tests/layers/test_sampling.py "$doctest" ;;
+    layers/preprocess_input.py) echo tests/builder/test_applications.py "$doctest" ;;
+    layers/register.py) echo tests/layers/test_register.py "$doctest" ;;
     layers/*) echo tests/layers/ tests/trainers/test_vae.py tests/builder/test_specs.py "$doctest" ;;
     metrics/frechet.py) echo tests/metrics/test_frechet.py "$doctest" ;;
     metrics/kid.py) echo tests/metrics/test_kid.py "$doctest" ;;
@@ -88,7 +91,8 @@ if [ "${1:-}" = "--list" ]; then
                 trainers/vae_losses.py trainers/gradients.py trainers/priors.py trainers/gan.py trainers/vae.py trainers/aae.py \
                 trainers/cyclegan.py trainers/pix2pix.py trainers/translation_losses.py trainers/image_pool.py \
                 trainers/diff_augment.py trainers/spectral_norm.py trainers/interpolation.py layers/sampling.py \
-                layers/instance_normalization.py layers/reflection_padding.py layers/register.py metrics/frechet.py metrics/kid.py metrics/inception_score.py \
+                layers/instance_normalization.py layers/reflection_padding.py layers/register.py layers/replica_seed.py \
+                layers/preprocess_input.py metrics/frechet.py metrics/kid.py metrics/inception_score.py \
                 metrics/statistics.py metrics/precision_recall.py metrics/protocol.py metrics/evaluation.py metrics/extractors.py \
                 metrics/callbacks.py metrics/score.py; do
     echo "$module: $(tests_for "$module")"
