@@ -22,3 +22,21 @@ def test_a_model_with_a_registered_layer_reloads_without_custom_objects(tmp_path
     assert isinstance(reloaded.layers[-1], Sampling) and reloaded.layers[-1].seed == 0
     zeros, very_certain = np.zeros((3, 2), "float32"), np.full((3, 2), -60.0, "float32")
     np.testing.assert_allclose(np.asarray(reloaded([zeros, very_certain])), 0.0, atol=1e-6)
+
+
+def test_registering_a_new_layer_adds_it_to_both_registries_and_returns_it(monkeypatch):
+    # Called here, not at import, so the decorator itself runs under the test (and under mutation testing).
+    from kspec.layers.register import register_layer
+
+    monkeypatch.setattr(LAYERS, "_entries", dict(LAYERS._entries))
+    monkeypatch.setattr(LAYERS, "_origins", dict(LAYERS._origins))
+
+    class RegisterProbe(keras.layers.Layer):
+        pass
+
+    try:
+        assert register_layer(RegisterProbe) is RegisterProbe
+        assert LAYERS.get("RegisterProbe") is RegisterProbe
+        assert keras.saving.get_registered_name(RegisterProbe) == "kspec>RegisterProbe"
+    finally:
+        keras.saving.get_custom_objects().pop("kspec>RegisterProbe", None)
