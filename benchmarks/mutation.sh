@@ -70,7 +70,7 @@ tests_for() {
     layers/reflection_padding.py) echo tests/layers/test_reflection_padding.py "$doctest" ;;
     layers/sampling.py) echo tests/layers/test_sampling.py tests/trainers/test_vae.py "$doctest" ;;
     layers/replica_seed.py) echo tests/trainers/test_gradients.py tests/layers/test_sampling.py "$doctest" ;;
-    layers/preprocess_input.py) echo tests/builder/test_applications.py "$doctest" ;;
+    layers/preprocess_input.py) echo tests/layers/test_preprocess_input.py tests/builder/test_applications.py "$doctest" ;;
     layers/register.py) echo tests/layers/test_register.py "$doctest" ;;
     layers/*) echo tests/layers/ tests/trainers/test_vae.py tests/builder/test_specs.py "$doctest" ;;
     metrics/frechet.py) echo tests/metrics/test_frechet.py "$doctest" ;;
