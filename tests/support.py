@@ -62,3 +62,13 @@ def assert_model_roundtrip(model, directory):
     for want, got in zip(expected, actual):
         np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-5, atol=1e-6)
     return reloaded
+
+
+class ArrayLike:
+    """Not an ndarray, but numpy reads it as one (a framework's tensor, say)."""
+
+    def __init__(self, array):
+        self.array = array
+
+    def __array__(self, dtype=None, copy=None):
+        return self.array

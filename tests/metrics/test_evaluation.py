@@ -4,6 +4,7 @@ import os
 
 import numpy as np
 import pytest
+from support import ArrayLike
 
 from kspec.errors import SpecError
 from kspec.metrics.evaluation import evaluate, reference_features, reference_statistics
@@ -139,16 +140,6 @@ def test_kid_uses_the_papers_subsets_and_records_them_and_the_data_id_keys_the_c
     assert os.listdir(tmp_path) == [f"digits-toy-{toy_extractor.weights_sha256[:12]}-features.npz"]
     evaluate(fake, toy_extractor, real=real, metrics=("recall",), data_id="digits", cache_dir=tmp_path)
     assert len(os.listdir(tmp_path)) == 1  # the manifold metrics read the same cached features
-
-
-class ArrayLike:
-    """Not an ndarray, but numpy reads it as one (a framework's tensor, say)."""
-
-    def __init__(self, array):
-        self.array = array
-
-    def __array__(self, dtype=None, copy=None):
-        return self.array
 
 
 def test_cache_keys_read_array_likes_and_extractors_without_a_weights_hash(tmp_path, toy_extractor):

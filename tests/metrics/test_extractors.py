@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from support import ArrayLike
 
 from kspec.errors import SpecError
 from kspec.metrics.extractors import INCEPTION_WEIGHTS_ENV, InceptionExtractor, KerasExtractor, score_name
@@ -164,12 +165,5 @@ def test_an_extractor_name_must_be_a_plain_word(toy_classifier, name):
 
 
 def test_an_array_like_is_batched_like_an_array(toy_extractor):
-    class ArrayLike:
-        def __init__(self, array):
-            self.array = array
-
-        def __array__(self, dtype=None, copy=None):
-            return self.array
-
     images = np.random.default_rng(0).uniform(size=(20, 6, 6, 1)).astype("float32")
     np.testing.assert_array_equal(toy_extractor.features(ArrayLike(images)), toy_extractor.features(images))

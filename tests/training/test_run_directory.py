@@ -192,7 +192,9 @@ def test_a_new_run_records_its_spec_versions_command_and_git_state(tmp_path, mon
 def glob_temporaries(path):
     import glob
 
-    return glob.glob(os.path.join(path, ".tmp-*")) + glob.glob(os.path.join(path, ".probe-*"))
+    from kspec.training.run_directory import TEMPORARY_PATTERNS
+
+    return [found for pattern in TEMPORARY_PATTERNS for found in glob.glob(os.path.join(path, pattern))]
 
 
 def test_a_spec_outside_git_records_no_git_state(tmp_path):
